@@ -1,0 +1,213 @@
+//! Checking analytic gradients against central finite differences, as PyTorch's `gradcheck` does.
+
+use std::fmt;
+
+use smallvec::SmallVec;
+
+use crate::tensor::Shape;
+use crate::{Tape, Tensor, Var};
+
+/// Settings of a finite-difference check; [`Default`] has PyTorch's: `eps` 1e-6, `atol` 1e-5, `rtol` 1e-3.
+///
+/// An element passes when `|analytic − numeric| ≤ atol + rtol · |numeric|`, where `numeric` is
+/// `(f(x + eps) − f(x − eps)) / (2 eps)`.
+///
+/// ```
+/// use tapegrad::{GradCheck, Tensor};
+///
+/// let x = Tensor::from_slice(&[0.5, -1.0, 2.0]);
+/// let report = GradCheck::default().atol(1e-7).check(&[x], |v| v[0].exp().sum()).unwrap();
+/// assert_eq!(report.elements, 3);
+/// assert!(report.max_abs_error < 1e-8);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradCheck {
+    /// The step of the central difference.
+    pub eps: f64,
+    /// The absolute tolerance.
+    pub atol: f64,
+    /// The tolerance relative to the numeric gradient.
+    pub rtol: f64,
+}
+
+impl Default for GradCheck {
+    fn default() -> GradCheck {
+        GradCheck {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+        }
+    }
+}
+
+/// What a passing check measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradCheckReport {
+    /// How many gradient elements were compared.
+    pub elements: usize,
+    /// The largest `|analytic − numeric|` seen.
+    pub max_abs_error: f64,
+}
+
+/// Why a gradient check failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GradCheckError {
+    /// The function returned more than one element; it must build a scalar.
+    NotScalar {
+        /// The shape it returned.
+        shape: Shape,
+    },
+    /// The output does not depend on this input through the tape: no gradient reached it.
+    NoGradient {
+        /// The input's position in the slice passed to the check.
+        input: usize,
+    },
+    /// An analytic gradient element disagrees with its finite difference.
+    Mismatch {
+        /// The input's position in the slice passed to the check.
+        input: usize,
+        /// The element's index within that input.
+        index: Shape,
+        /// The gradient the tape computed.
+        analytic: f64,
+        /// The central finite difference.
+        numeric: f64,
+    },
+}
+
+impl fmt::Display for GradCheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GradCheckError::NotScalar { shape } => {
+                write!(f, "gradcheck: the function returned shape {:?}, not a scalar", shape.as_slice())
+            }
+            GradCheckError::NoGradient { input } => {
+                write!(f, "gradcheck: input {input} received no gradient")
+            }
+            GradCheckError::Mismatch {
+                input,
+                index,
+                analytic,
+                numeric,
+            } => write!(
+                f,
+                "gradcheck: input {input}, element {:?}: analytic {analytic:e} vs numeric {numeric:e} (difference {:e})",
+                index.as_slice(),
+                (analytic - numeric).abs()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GradCheckError {}
+
+/// [`GradCheck::check`] with PyTorch's default tolerances.
+///
+/// `f` builds a scalar from one variable per input tensor, on a tape of the checker's.
+///
+/// ```
+/// use tapegrad::{Tensor, gradcheck};
+///
+/// let w = Tensor::from_rows(&[[0.3, -0.2], [0.1, 0.4]]);
+/// let x = Tensor::from_rows(&[[1.0, 2.0]]);
+/// gradcheck(&[w, x], |v| v[1].matmul(v[0]).tanh().sum()).unwrap();
+/// ```
+pub fn gradcheck<F>(inputs: &[Tensor], f: F) -> Result<GradCheckReport, GradCheckError>
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    GradCheck::default().check(inputs, f)
+}
+
+impl GradCheck {
+    /// These settings with the finite-difference step set to `eps`.
+    pub fn eps(self, eps: f64) -> GradCheck {
+        GradCheck { eps, ..self }
+    }
+
+    /// These settings with the absolute tolerance set to `atol`.
+    pub fn atol(self, atol: f64) -> GradCheck {
+        GradCheck { atol, ..self }
+    }
+
+    /// These settings with the relative tolerance set to `rtol`.
+    pub fn rtol(self, rtol: f64) -> GradCheck {
+        GradCheck { rtol, ..self }
+    }
+
+    /// Compares every element of the tape's gradient of `f` with respect to each input against a
+    /// central finite difference; the first element outside the tolerance is the error.
+    pub fn check<F>(&self, inputs: &[Tensor], f: F) -> Result<GradCheckReport, GradCheckError>
+    where
+        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    {
+        let mut tape = Tape::new();
+        let analytic = analytic_gradients(&tape, inputs, &f)?;
+        let mut report = GradCheckReport {
+            elements: 0,
+            max_abs_error: 0.0,
+        };
+        let mut perturbed: Vec<Tensor> = inputs.to_vec();
+        for (input, analytic) in analytic.iter().enumerate() {
+            let analytic = analytic.as_ref().ok_or(GradCheckError::NoGradient { input })?;
+            for element in 0..inputs[input].len() {
+                let original = inputs[input].data()[element];
+                perturbed[input].data_mut()[element] = original + self.eps;
+                let above = evaluate(&mut tape, &perturbed, &f);
+                perturbed[input].data_mut()[element] = original - self.eps;
+                let below = evaluate(&mut tape, &perturbed, &f);
+                perturbed[input].data_mut()[element] = original;
+
+                let numeric = (above - below) / (2.0 * self.eps);
+                let analytic = analytic.data()[element];
+                let error = (analytic - numeric).abs();
+                // Written so that a NaN on either side fails.
+                if !(error <= self.atol + self.rtol * numeric.abs()) {
+                    return Err(GradCheckError::Mismatch {
+                        input,
+                        index: unravel(element, inputs[input].shape()),
+                        analytic,
+                        numeric,
+                    });
+                }
+                report.elements += 1;
+                report.max_abs_error = report.max_abs_error.max(error);
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The tape's gradient with respect to each input (`None` where none reached it).
+fn analytic_gradients<F>(tape: &Tape, inputs: &[Tensor], f: &F) -> Result<Vec<Option<Tensor>>, GradCheckError>
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    let vars: SmallVec<[Var<'_>; 4]> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+    let output = f(&vars);
+    if output.value().len() != 1 {
+        return Err(GradCheckError::NotScalar { shape: output.shape() });
+    }
+    let grads = output.backward();
+    Ok(vars.iter().map(|&v| grads.get(v).cloned()).collect())
+}
+
+/// `f` at `inputs`, on `tape` cleared for the purpose.
+fn evaluate<F>(tape: &mut Tape, inputs: &[Tensor], f: &F) -> f64
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    tape.clear();
+    let vars: SmallVec<[Var<'_>; 4]> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+    f(&vars).item()
+}
+
+/// The multi-index of row-major offset `offset` in `shape`.
+fn unravel(mut offset: usize, shape: &[usize]) -> Shape {
+    let mut index = Shape::from_elem(0, shape.len());
+    for (axis, &len) in shape.iter().enumerate().rev() {
+        index[axis] = offset % len;
+        offset /= len;
+    }
+    index
+}

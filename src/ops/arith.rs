@@ -1,0 +1,208 @@
+//! `+ - * /` between variables (with NumPy broadcasting) and with `f64` on either side, and `-x`.
+//!
+//! Broadcast inputs need nothing special here: each backward returns gradients of the output's
+//! shape and the tape sums them down to each input's shape.
+
+use super::Op;
+use crate::{Tensor, Var};
+
+/// `a + b`, broadcasting. PyTorch: `torch.add`.
+pub struct Add;
+
+impl Op for Add {
+    fn name(&self) -> &'static str {
+        "add"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] + inputs[1]
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.clone(), grad_output.clone()]
+    }
+}
+
+/// `a - b`, broadcasting. PyTorch: `torch.sub`.
+pub struct Sub;
+
+impl Op for Sub {
+    fn name(&self) -> &'static str {
+        "sub"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] - inputs[1]
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.clone(), -grad_output]
+    }
+}
+
+/// `a ⊙ b`, elementwise, broadcasting. PyTorch: `torch.mul`.
+pub struct Mul;
+
+impl Op for Mul {
+    fn name(&self) -> &'static str {
+        "mul"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] * inputs[1]
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let (a, b) = (inputs[0], inputs[1]);
+        vec![grad_output * b, grad_output * a]
+    }
+}
+
+/// `a / b`, elementwise, broadcasting. PyTorch: `torch.div`.
+pub struct Div;
+
+impl Op for Div {
+    fn name(&self) -> &'static str {
+        "div"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] / inputs[1]
+    }
+    fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let b = inputs[1];
+        // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b.
+        let grad_a = grad_output / b;
+        let grad_b = -&(&grad_a * output);
+        vec![grad_a, grad_b]
+    }
+}
+
+/// `c · x` for a fixed number `c` (also `x / c` as `x · (1/c)`, and `-x` as `-1 · x`).
+pub struct Scale(pub f64);
+
+impl Op for Scale {
+    fn name(&self) -> &'static str {
+        "scale"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] * self.0
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output * self.0]
+    }
+}
+
+/// `x + c` for a fixed number `c` (also `x - c`).
+pub struct Shift(pub f64);
+
+impl Op for Shift {
+    fn name(&self) -> &'static str {
+        "shift"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0] + self.0
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.clone()]
+    }
+}
+
+// The operators. Each is `#[track_caller]`, so a shape error names the line with the `+`.
+
+impl<'t> std::ops::Add for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn add(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(Add, &[self, other])
+    }
+}
+
+impl<'t> std::ops::Sub for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn sub(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(Sub, &[self, other])
+    }
+}
+
+impl<'t> std::ops::Mul for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn mul(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(Mul, &[self, other])
+    }
+}
+
+impl<'t> std::ops::Div for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn div(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(Div, &[self, other])
+    }
+}
+
+impl<'t> std::ops::Neg for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn neg(self) -> Var<'t> {
+        self.tape.apply(Scale(-1.0), &[self])
+    }
+}
+
+impl<'t> std::ops::Add<f64> for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn add(self, c: f64) -> Var<'t> {
+        self.tape.apply(Shift(c), &[self])
+    }
+}
+
+impl<'t> std::ops::Sub<f64> for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn sub(self, c: f64) -> Var<'t> {
+        self.tape.apply(Shift(-c), &[self])
+    }
+}
+
+impl<'t> std::ops::Mul<f64> for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn mul(self, c: f64) -> Var<'t> {
+        self.tape.apply(Scale(c), &[self])
+    }
+}
+
+impl<'t> std::ops::Div<f64> for Var<'t> {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn div(self, c: f64) -> Var<'t> {
+        self.tape.apply(Scale(1.0 / c), &[self])
+    }
+}
+
+impl<'t> std::ops::Add<Var<'t>> for f64 {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn add(self, x: Var<'t>) -> Var<'t> {
+        x + self
+    }
+}
+
+impl<'t> std::ops::Sub<Var<'t>> for f64 {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn sub(self, x: Var<'t>) -> Var<'t> {
+        -x + self
+    }
+}
+
+impl<'t> std::ops::Mul<Var<'t>> for f64 {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn mul(self, x: Var<'t>) -> Var<'t> {
+        x * self
+    }
+}
+
+impl<'t> std::ops::Div<Var<'t>> for f64 {
+    type Output = Var<'t>;
+    #[track_caller]
+    fn div(self, x: Var<'t>) -> Var<'t> {
+        x.tape.constant(Tensor::scalar(self)) / x
+    }
+}

@@ -1,0 +1,103 @@
+//! The matrix product and the layout ops, whose backwards move gradients back where the
+//! forward moved values.
+
+use super::Op;
+use crate::tensor::Shape;
+use crate::{Tensor, Var};
+
+/// `A · B` for 2-D `A` (m × k) and `B` (k × n). PyTorch: `torch.matmul` on matrices.
+pub struct MatMul;
+
+impl Op for MatMul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].matmul(inputs[1])
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let (a, b) = (inputs[0], inputs[1]);
+        // dA = G · Bᵀ and dB = Aᵀ · G; the transposes are strides, not copies.
+        vec![grad_output.matmul_t(b), a.t_matmul(grad_output)]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The matrix product `self · other` of two 2-D variables.
+    ///
+    /// Panics, naming both shapes and the caller's line, if the inner dimensions differ.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.constant(Tensor::from_rows(&[[1.0, 2.0]]));
+    /// let w = tape.var(Tensor::from_rows(&[[3.0], [4.0]]));
+    /// let y = x.matmul(w);
+    /// assert_eq!(y.item(), 11.0);
+    /// assert_eq!(y.backward().wrt(w), &Tensor::from_rows(&[[1.0], [2.0]]));
+    /// ```
+    #[track_caller]
+    pub fn matmul(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(MatMul, &[self, other])
+    }
+}
+
+/// The axes in reverse order (a matrix's transpose). PyTorch: `x.T`.
+pub struct Transpose;
+
+impl Op for Transpose {
+    fn name(&self) -> &'static str {
+        "transpose"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].transpose()
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.transpose()]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The axes in reverse order: rows and columns swap for a matrix.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_rows(&[[1.0, 2.0, 3.0]]));
+    /// assert_eq!(x.transpose().shape().as_slice(), &[3, 1]);
+    /// ```
+    #[track_caller]
+    pub fn transpose(self) -> Var<'t> {
+        self.tape.apply(Transpose, &[self])
+    }
+}
+
+/// The same elements under a new shape. PyTorch: `torch.reshape`.
+pub struct Reshape(pub Shape);
+
+impl Op for Reshape {
+    fn name(&self) -> &'static str {
+        "reshape"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].reshape(&self.0)
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.reshape(inputs[0].shape())]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The same elements in the same order under `shape`; panics if the element counts differ.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0]));
+    /// assert_eq!(x.reshape(&[2, 2]).shape().as_slice(), &[2, 2]);
+    /// ```
+    #[track_caller]
+    pub fn reshape(self, shape: &[usize]) -> Var<'t> {
+        self.tape.apply(Reshape(shape.into()), &[self])
+    }
+}

@@ -1,0 +1,154 @@
+//! Sums and means, over everything or along one axis. Each backward spreads the output's
+//! gradient back over the elements that were summed (divided by their count for a mean).
+
+use super::Op;
+use crate::tensor::Shape;
+use crate::{Tensor, Var};
+
+/// The sum of all elements, a scalar. PyTorch: `torch.sum`.
+pub struct Sum;
+
+impl Op for Sum {
+    fn name(&self) -> &'static str {
+        "sum"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].sum()
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![Tensor::full(inputs[0].shape(), grad_output.item())]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The sum of all elements, a scalar.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_slice(&[1.0, 2.0]));
+    /// assert_eq!(x.sum().item(), 3.0);
+    /// assert_eq!(x.sum().backward().wrt(x).data(), &[1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn sum(self) -> Var<'t> {
+        self.tape.apply(Sum, &[self])
+    }
+}
+
+/// The mean of all elements, a scalar. PyTorch: `torch.mean`.
+pub struct Mean;
+
+impl Op for Mean {
+    fn name(&self) -> &'static str {
+        "mean"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].mean()
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let count = inputs[0].len() as f64;
+        vec![Tensor::full(inputs[0].shape(), grad_output.item() / count)]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The mean of all elements, a scalar.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_slice(&[1.0, 2.0]));
+    /// assert_eq!(x.mean().backward().wrt(x).data(), &[0.5, 0.5]);
+    /// ```
+    #[track_caller]
+    pub fn mean(self) -> Var<'t> {
+        self.tape.apply(Mean, &[self])
+    }
+}
+
+/// The shape of `input` with `axis` kept at length 1: how an axis reduction's gradient lines up
+/// with its input before being spread back along the axis.
+fn kept_shape(input: &Tensor, axis: usize) -> Shape {
+    let mut shape: Shape = input.shape().into();
+    shape[axis] = 1;
+    shape
+}
+
+/// The sum along `axis`, which is dropped unless `keepdim`. PyTorch: `torch.sum(x, dim, keepdim)`.
+pub struct SumAxis {
+    /// The axis summed over.
+    pub axis: usize,
+    /// Whether the output keeps the axis with length 1.
+    pub keepdim: bool,
+}
+
+impl Op for SumAxis {
+    fn name(&self) -> &'static str {
+        "sum_axis"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].sum_axis(self.axis, self.keepdim)
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let input = inputs[0];
+        let along_axis = grad_output.reshape(&kept_shape(input, self.axis));
+        vec![along_axis.broadcast_to(input.shape())]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The sum along `axis`, kept with length 1 when `keepdim`.
+    ///
+    /// Panics, naming the axis, the shape and the caller's line, if `axis` is out of range.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]));
+    /// assert_eq!(x.sum_axis(0, false).value().data(), &[4.0, 6.0]);
+    /// assert_eq!(x.sum_axis(1, true).shape().as_slice(), &[2, 1]);
+    /// ```
+    #[track_caller]
+    pub fn sum_axis(self, axis: usize, keepdim: bool) -> Var<'t> {
+        self.tape.apply(SumAxis { axis, keepdim }, &[self])
+    }
+}
+
+/// The mean along `axis`, which is dropped unless `keepdim`. PyTorch: `torch.mean(x, dim, keepdim)`.
+pub struct MeanAxis {
+    /// The axis averaged over.
+    pub axis: usize,
+    /// Whether the output keeps the axis with length 1.
+    pub keepdim: bool,
+}
+
+impl Op for MeanAxis {
+    fn name(&self) -> &'static str {
+        "mean_axis"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].mean_axis(self.axis, self.keepdim)
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let input = inputs[0];
+        let count = input.shape()[self.axis] as f64;
+        let along_axis = grad_output.reshape(&kept_shape(input, self.axis));
+        vec![&along_axis.broadcast_to(input.shape()) / count]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The mean along `axis`, kept with length 1 when `keepdim`.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]));
+    /// assert_eq!(x.mean_axis(1, false).value().data(), &[1.5, 3.5]);
+    /// ```
+    #[track_caller]
+    pub fn mean_axis(self, axis: usize, keepdim: bool) -> Var<'t> {
+        self.tape.apply(MeanAxis { axis, keepdim }, &[self])
+    }
+}

@@ -1,0 +1,203 @@
+//! Softmax, log-softmax, and the fused softmax cross-entropy that classifiers train on.
+//!
+//! All three shift by the lane maximum before `exp`, so logits of ±1000 stay finite. (The
+//! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
+
+use super::Op;
+use crate::tensor::{log_sum_exp, shape_panic};
+use crate::{Tensor, Var};
+
+/// `exp(x) / Σ exp(x)` along `axis`. PyTorch: `torch.softmax(x, dim)`.
+pub struct Softmax {
+    /// The axis whose lanes sum to one.
+    pub axis: usize,
+}
+
+impl Op for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].softmax(self.axis)
+    }
+    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        // dx = y ⊙ (g − Σ_axis g ⊙ y)
+        let grad_times_y = grad_output * output;
+        let lane_dot = grad_times_y.sum_axis(self.axis, true);
+        vec![&grad_times_y - &(output * &lane_dot)]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// Softmax along `axis`: each lane becomes positive and sums to one.
+    ///
+    /// Panics, naming the axis, the shape and the caller's line, if `axis` is out of range.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_rows(&[[0.0, 0.0], [1000.0, 0.0]]));
+    /// assert_eq!(z.softmax(1).value().data(), &[0.5, 0.5, 1.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn softmax(self, axis: usize) -> Var<'t> {
+        self.tape.apply(Softmax { axis }, &[self])
+    }
+}
+
+/// `log(softmax(x))` along `axis`, computed without forming the softmax. PyTorch: `torch.log_softmax(x, dim)`.
+pub struct LogSoftmax {
+    /// The axis whose lanes are normalised.
+    pub axis: usize,
+}
+
+impl Op for LogSoftmax {
+    fn name(&self) -> &'static str {
+        "log_softmax"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].log_softmax(self.axis)
+    }
+    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        // dx = g − softmax(x) ⊙ Σ_axis g, and softmax(x) = exp(output).
+        let lane_total = grad_output.sum_axis(self.axis, true);
+        vec![grad_output - &(&output.map(f64::exp) * &lane_total)]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// Log-softmax along `axis`, finite for any finite input.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_rows(&[[0.0, -1000.0]]));
+    /// assert_eq!(z.log_softmax(1).value().data(), &[0.0, -1000.0]);
+    /// ```
+    #[track_caller]
+    pub fn log_softmax(self, axis: usize) -> Var<'t> {
+        self.tape.apply(LogSoftmax { axis }, &[self])
+    }
+}
+
+/// How [`cross_entropy`](Var::cross_entropy) combines the losses of the rows of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// The sum over rows: the loss whose gradient the tutorial's hand-derived backprop computes.
+    Sum,
+    /// The mean over rows (PyTorch's default): the sum divided by the batch size.
+    Mean,
+}
+
+/// Softmax cross-entropy of logits `[batch, classes]` against one class label per row, fused:
+/// `Σ_rows (logsumexp(z) − z[label])`, summed or averaged. PyTorch: `torch.nn.functional.cross_entropy`.
+///
+/// Its backward is the classic `softmax(z) − onehot(label)` (scaled by the reduction), using
+/// the probabilities its forward kept.
+pub struct CrossEntropy {
+    labels: Vec<usize>,
+    reduction: Reduction,
+    /// `softmax(z)`, kept by the forward pass for the backward one.
+    probabilities: Option<Tensor>,
+}
+
+impl CrossEntropy {
+    /// The op for these labels (one per row, each below the number of classes).
+    pub fn new(labels: &[usize], reduction: Reduction) -> CrossEntropy {
+        CrossEntropy {
+            labels: labels.to_vec(),
+            reduction,
+            probabilities: None,
+        }
+    }
+
+    /// The factor the reduction puts on each row's loss.
+    fn row_weight(&self) -> f64 {
+        match self.reduction {
+            Reduction::Sum => 1.0,
+            Reduction::Mean => 1.0 / self.labels.len() as f64,
+        }
+    }
+
+    /// Panics, naming the caller's line, unless `logits` is `[batch, classes]` with one valid label per row.
+    #[track_caller]
+    fn check(&self, logits: &Tensor) {
+        let &[rows, classes] = logits.shape() else {
+            shape_panic(
+                "cross_entropy",
+                format_args!("logits must be 2-D [batch, classes], got {:?}", logits.shape()),
+            );
+        };
+        if self.labels.len() != rows {
+            shape_panic(
+                "cross_entropy",
+                format_args!(
+                    "{} labels for logits {:?}: need one label per row",
+                    self.labels.len(),
+                    logits.shape()
+                ),
+            );
+        }
+        if let Some((row, label)) = self.labels.iter().enumerate().find(|&(_, &label)| label >= classes) {
+            shape_panic(
+                "cross_entropy",
+                format_args!("label {label} of row {row} is out of range for {classes} classes"),
+            );
+        }
+    }
+}
+
+impl Op for CrossEntropy {
+    fn name(&self) -> &'static str {
+        "cross_entropy"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        let logits = inputs[0];
+        self.check(logits);
+        let classes = logits.shape()[1];
+        let mut probabilities = Tensor::zeros(logits.shape());
+        let mut total = 0.0;
+        let rows = logits.data().chunks_exact(classes);
+        let probability_rows = probabilities.data_mut().chunks_exact_mut(classes);
+        for ((z, p), &label) in rows.zip(probability_rows).zip(&self.labels) {
+            let log_sum = log_sum_exp(z);
+            total += log_sum - z[label];
+            for (p, &z) in p.iter_mut().zip(z) {
+                *p = (z - log_sum).exp();
+            }
+        }
+        self.probabilities = Some(probabilities);
+        Tensor::scalar(total * self.row_weight())
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let mut grad = self.probabilities.clone().expect("forward ran before backward");
+        let classes = grad.shape()[1];
+        for (row, &label) in self.labels.iter().enumerate() {
+            grad.data_mut()[row * classes + label] -= 1.0;
+        }
+        grad *= grad_output.item() * self.row_weight();
+        vec![grad]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// Softmax cross-entropy of these logits (`[batch, classes]`) against `labels`, one class index
+    /// per row, summed or averaged over the rows: one fused, numerically stable op.
+    ///
+    /// Panics, naming the caller's line, if the logits are not 2-D, the label count differs from
+    /// the batch, or a label is not below the number of classes.
+    ///
+    /// ```
+    /// # use tapegrad::{Reduction, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let z = tape.var(Tensor::from_rows(&[[0.0, 0.0], [1000.0, -1000.0]]));
+    /// let loss = z.cross_entropy(&[1, 0], Reduction::Sum);
+    /// assert!((loss.item() - 2f64.ln()).abs() < 1e-15);
+    /// let grad = loss.backward();
+    /// assert_eq!(grad.wrt(z).data(), &[0.5, -0.5, 0.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn cross_entropy(self, labels: &[usize], reduction: Reduction) -> Var<'t> {
+        self.tape.apply(CrossEntropy::new(labels, reduction), &[self])
+    }
+}

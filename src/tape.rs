@@ -1,0 +1,188 @@
+//! The tape (a Wengert list): every value of a computation in the order it was made, each with
+//! the op and the inputs that made it. [`Var::backward`] walks it once, last node first.
+
+use std::cell::{Ref, RefCell};
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use smallvec::SmallVec;
+
+use crate::ops::Op;
+use crate::{Tensor, Var};
+
+/// The position of a node on its tape, printed as `#5`. Inputs always have smaller ids than
+/// the nodes made from them, so creation order is already a topological order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub(crate) usize);
+
+impl NodeId {
+    /// The node's position on the tape, from 0.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// What made a node: a leaf the user put on the tape, or an op applied to earlier nodes.
+pub(crate) enum NodeKind {
+    /// A leaf whose gradient is wanted ([`Tape::var`]).
+    Variable,
+    /// A leaf without a gradient ([`Tape::constant`]).
+    Constant,
+    /// The output of an op; the op keeps whatever its backward needs.
+    Op(Box<dyn Op>),
+}
+
+/// One entry of the tape.
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    pub(crate) inputs: SmallVec<[NodeId; 2]>,
+    pub(crate) value: Tensor,
+    /// Whether some variable reaches this node, so that backward must pass through it.
+    pub(crate) needs_grad: bool,
+    /// Where the user's code created the node (a `&'static`, so recording it costs no allocation).
+    pub(crate) location: &'static Location<'static>,
+}
+
+/// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Records tensor operations as they run, so that one backward walk gives every gradient.
+///
+/// Values go on the tape with [`var`](Tape::var) (a gradient is wanted) or
+/// [`constant`](Tape::constant) (no gradient); every op on the [`Var`] handles they return
+/// appends a node. The tape takes `&self` for all of this, so handles are `Copy` and code reads
+/// like the math. [`clear`](Tape::clear) empties it for the next training step and keeps its memory.
+///
+/// ```
+/// use tapegrad::{Tape, Tensor};
+///
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::scalar(3.0));
+/// let y = x * x + 2.0 * x; // dy/dx = 2x + 2
+/// assert_eq!(y.backward().wrt(x).item(), 8.0);
+/// assert_eq!(tape.len(), 4); // x, x*x, 2*x, the sum
+/// ```
+pub struct Tape {
+    nodes: RefCell<Vec<Node>>,
+    id: u64,
+    /// Bumped by `clear`, so gradients from an earlier pass are not read against new nodes.
+    generation: u64,
+}
+
+impl Default for Tape {
+    fn default() -> Tape {
+        Tape::new()
+    }
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Tape {
+        Tape {
+            nodes: RefCell::new(Vec::new()),
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+        }
+    }
+
+    /// Records `value` as a leaf whose gradient [`Var::backward`] computes (a weight, an input to check).
+    #[track_caller]
+    pub fn var(&self, value: Tensor) -> Var<'_> {
+        self.push(NodeKind::Variable, SmallVec::new(), value, true)
+    }
+
+    /// Records `value` as a leaf with no gradient (data, labels, fixed coefficients).
+    #[track_caller]
+    pub fn constant(&self, value: Tensor) -> Var<'_> {
+        self.push(NodeKind::Constant, SmallVec::new(), value, false)
+    }
+
+    /// Runs `op` forward on the values of `inputs` and records the result: the one way every op,
+    /// built-in or yours, gets onto the tape. See [`Op`] for how to write one.
+    ///
+    /// Panics if an input belongs to another tape; shape errors raised by the op's forward name
+    /// the caller's line.
+    #[track_caller]
+    pub fn apply<O: Op>(&self, mut op: O, inputs: &[Var<'_>]) -> Var<'_> {
+        for input in inputs {
+            self.check_owns(*input, op.name());
+        }
+        let (value, needs_grad) = {
+            let nodes = self.nodes.borrow();
+            let values: SmallVec<[&Tensor; 4]> = inputs.iter().map(|v| &nodes[v.id.0].value).collect();
+            let needs_grad = inputs.iter().any(|v| nodes[v.id.0].needs_grad);
+            (op.forward(&values), needs_grad)
+        };
+        let input_ids = inputs.iter().map(|v| v.id).collect();
+        self.push(NodeKind::Op(Box::new(op)), input_ids, value, needs_grad)
+    }
+
+    #[track_caller]
+    fn push(&self, kind: NodeKind, inputs: SmallVec<[NodeId; 2]>, value: Tensor, needs_grad: bool) -> Var<'_> {
+        let mut nodes = self.nodes.borrow_mut();
+        let id = NodeId(nodes.len());
+        nodes.push(Node {
+            kind,
+            inputs,
+            value,
+            needs_grad,
+            location: Location::caller(),
+        });
+        Var { tape: self, id }
+    }
+
+    /// The forward value of `var` (a copy; [`Var::item`] reads a scalar without one).
+    #[track_caller]
+    pub fn value(&self, var: Var<'_>) -> Tensor {
+        self.check_owns(var, "value");
+        self.nodes.borrow()[var.id.0].value.clone()
+    }
+
+    /// The number of nodes recorded.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every node but keeps the memory, for the next training step.
+    ///
+    /// It takes `&mut self`, so the borrow checker guarantees no [`Var`] of the old pass is still
+    /// alive; [`Gradients`](crate::Gradients) of the old pass are refused by the new one's handles.
+    pub fn clear(&mut self) {
+        self.nodes.get_mut().clear();
+        self.generation += 1;
+    }
+
+    /// Which tape and which pass of it: what [`Gradients`](crate::Gradients) remember to refuse strangers.
+    pub(crate) fn identity(&self) -> (u64, u64) {
+        (self.id, self.generation)
+    }
+
+    pub(crate) fn nodes(&self) -> Ref<'_, Vec<Node>> {
+        self.nodes.borrow()
+    }
+
+    #[track_caller]
+    fn check_owns(&self, var: Var<'_>, op: &str) {
+        if !std::ptr::eq(var.tape, self) {
+            panic!("{op}: {} belongs to another tape at {}", var.id, Location::caller());
+        }
+    }
+}
+
+impl fmt::Debug for Tape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tape").field("nodes", &self.len()).finish()
+    }
+}

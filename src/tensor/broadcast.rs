@@ -1,0 +1,183 @@
+//! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
+//! (summing a broadcast gradient down to an input's shape).
+
+use super::{Shape, Tensor, shape_panic};
+
+/// The shape that `left` and `right` broadcast to under NumPy's rule: align the shapes on the
+/// right; each pair of lengths must be equal or contain a 1. Panics naming `op` otherwise.
+#[track_caller]
+pub(crate) fn broadcast_shapes(op: &str, left: &[usize], right: &[usize]) -> Shape {
+    match broadcast_shapes_checked(left, right) {
+        Ok(shape) => shape,
+        Err(axis) => {
+            let rank = left.len().max(right.len());
+            let (l, r) = (axis_len(left, rank, axis), axis_len(right, rank, axis));
+            shape_panic(
+                op,
+                format_args!("{left:?} and {right:?} do not broadcast (axis {axis}: {l} vs {r})"),
+            )
+        }
+    }
+}
+
+/// The broadcast shape of `left` and `right`, or the first axis (of the longer shape) where
+/// the lengths clash.
+pub(crate) fn broadcast_shapes_checked(left: &[usize], right: &[usize]) -> Result<Shape, usize> {
+    let rank = left.len().max(right.len());
+    let mut shape = Shape::with_capacity(rank);
+    for axis in 0..rank {
+        // A missing (leading) axis acts as length 1.
+        let (l, r) = (axis_len(left, rank, axis), axis_len(right, rank, axis));
+        match (l, r) {
+            _ if l == r => shape.push(l),
+            (1, _) => shape.push(r),
+            (_, 1) => shape.push(l),
+            _ => return Err(axis),
+        }
+    }
+    Ok(shape)
+}
+
+/// Length of `axis` of `shape` once left-padded with ones to `rank` axes.
+fn axis_len(shape: &[usize], rank: usize, axis: usize) -> usize {
+    let pad = rank - shape.len();
+    if axis < pad { 1 } else { shape[axis - pad] }
+}
+
+/// Row-major strides of `shape` seen as broadcast to `target`: 0 on every broadcast axis.
+fn broadcast_strides(shape: &[usize], target: &[usize]) -> Shape {
+    let mut strides = Shape::from_elem(0, target.len());
+    let mut stride = 1;
+    for axis in (0..target.len()).rev() {
+        let len = axis_len(shape, target.len(), axis);
+        if len != 1 {
+            strides[axis] = stride;
+        }
+        stride *= len;
+    }
+    strides
+}
+
+/// Calls `visit(a_offset, b_offset)` for every element of `target` in row-major order, with the
+/// offsets into tensors of shapes `a` and `b` broadcast to it. An odometer, no allocation per element.
+pub(super) fn for_each_broadcast(
+    target: &[usize],
+    a: &[usize],
+    b: &[usize],
+    mut visit: impl FnMut(usize, usize),
+) {
+    if target.contains(&0) {
+        return;
+    }
+    let (stride_a, stride_b) = (broadcast_strides(a, target), broadcast_strides(b, target));
+    let mut index = Shape::from_elem(0, target.len());
+    let (mut offset_a, mut offset_b) = (0, 0);
+    loop {
+        visit(offset_a, offset_b);
+        // Advance the odometer: bump the last axis, carrying into the ones before it.
+        let mut axis = target.len();
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            offset_a += stride_a[axis];
+            offset_b += stride_b[axis];
+            if index[axis] < target[axis] {
+                break;
+            }
+            offset_a -= stride_a[axis] * target[axis];
+            offset_b -= stride_b[axis] * target[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+impl Tensor {
+    /// This tensor repeated along its length-1 (or missing) axes to fill `shape`.
+    ///
+    /// Panics, naming both shapes and the caller's line, if it does not broadcast to `shape`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let row = Tensor::from_rows(&[[1.0, 2.0]]);
+    /// assert_eq!(row.broadcast_to(&[2, 2]), Tensor::from_rows(&[[1.0, 2.0], [1.0, 2.0]]));
+    /// ```
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
+        if broadcast_shapes("broadcast_to", self.shape(), shape).as_slice() != shape {
+            shape_panic(
+                "broadcast_to",
+                format_args!("{:?} does not broadcast to {shape:?}", self.shape()),
+            );
+        }
+        let mut data = Vec::with_capacity(shape.iter().product());
+        for_each_broadcast(shape, self.shape(), shape, |offset, _| data.push(self.data[offset]));
+        Tensor::from_parts(data, shape.into())
+    }
+
+    /// Sums this tensor down to `shape`, undoing a broadcast from `shape` to this tensor's shape:
+    /// the gradient of a broadcast input is the sum of the output gradient over the copies.
+    ///
+    /// Panics, naming both shapes and the caller's line, if `shape` does not broadcast to ours.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let grad = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(grad.sum_to_shape(&[1, 2]), Tensor::from_rows(&[[4.0, 6.0]]));
+    /// assert_eq!(grad.sum_to_shape(&[]).item(), 10.0);
+    /// ```
+    #[track_caller]
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Tensor {
+        if shape == self.shape() {
+            return self.clone();
+        }
+        if broadcast_shapes("sum_to_shape", shape, self.shape()).as_slice() != self.shape() {
+            shape_panic(
+                "sum_to_shape",
+                format_args!("{:?} cannot be summed down to {shape:?}", self.shape()),
+            );
+        }
+        let mut sums = Tensor::zeros(shape);
+        for_each_broadcast(self.shape(), self.shape(), shape, |from, to| {
+            sums.data[to] += self.data[from];
+        });
+        sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_broadcast_as_numpy() {
+        assert_eq!(broadcast_shapes("t", &[5, 3], &[1, 3]).as_slice(), &[5, 3]);
+        assert_eq!(broadcast_shapes("t", &[5, 3], &[3]).as_slice(), &[5, 3]);
+        assert_eq!(broadcast_shapes("t", &[5, 1], &[1, 4]).as_slice(), &[5, 4]);
+        assert_eq!(broadcast_shapes("t", &[], &[2, 2]).as_slice(), &[2, 2]);
+        assert_eq!(broadcast_shapes("t", &[2, 1, 3], &[4, 1]).as_slice(), &[2, 4, 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "add: [5, 3] and [4] do not broadcast (axis 1: 3 vs 4) at src/")]
+    fn mismatch_names_op_shapes_and_axis() {
+        broadcast_shapes("add", &[5, 3], &[4]);
+    }
+
+    #[test]
+    fn walk_visits_every_pair_once() {
+        let mut pairs = Vec::new();
+        for_each_broadcast(&[2, 3], &[2, 1], &[3], |a, b| pairs.push((a, b)));
+        assert_eq!(pairs, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn sum_to_shape_reduces_leading_and_unit_axes() {
+        let t = Tensor::new((0..12).map(f64::from).collect(), &[2, 2, 3]).unwrap();
+        assert_eq!(t.sum_to_shape(&[3]).data(), &[18.0, 22.0, 26.0]);
+        assert_eq!(t.sum_to_shape(&[2, 1, 1]).data(), &[15.0, 51.0]);
+        assert_eq!(t.sum_to_shape(&[1, 2, 1]).data(), &[24.0, 42.0]);
+    }
+}

@@ -1,0 +1,229 @@
+//! Elementwise math: `map`, broadcasting `zip_map`, the arithmetic operators, in-place updates
+//! and the comparison helpers tests use.
+
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use super::broadcast::for_each_broadcast;
+use super::{Tensor, broadcast_shapes, shape_panic};
+
+/// Whether `small`, without its leading ones, is the tail of `big`: then `small`'s elements repeat
+/// as one contiguous block along `big` (a bias row added to every row, a scalar to everything).
+fn is_trailing_block(small: &[usize], big: &[usize]) -> bool {
+    let first = small.iter().position(|&len| len != 1).unwrap_or(small.len());
+    small.len() <= big.len() && big.ends_with(&small[first..])
+}
+
+impl Tensor {
+    /// `f` applied to every element.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let t = Tensor::from_slice(&[1.0, 4.0]).map(f64::sqrt);
+    /// assert_eq!(t.data(), &[1.0, 2.0]);
+    /// ```
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
+        Tensor::from_parts(self.data.iter().map(|&x| f(x)).collect(), self.shape.clone())
+    }
+
+    /// `f(a, b)` for each pair of elements of `self` and `other` broadcast together (NumPy rules).
+    ///
+    /// `op` names the operation in the panic message when the shapes do not broadcast, which
+    /// also gives both shapes and the caller's line.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// let bias = Tensor::from_slice(&[10.0, 20.0]);
+    /// let y = x.zip_map(&bias, "add", |a, b| a + b);
+    /// assert_eq!(y, Tensor::from_rows(&[[11.0, 22.0], [13.0, 24.0]]));
+    /// ```
+    #[track_caller]
+    pub fn zip_map(&self, other: &Tensor, op: &str, f: impl Fn(f64, f64) -> f64) -> Tensor {
+        // Fast paths, in order of how often a network meets them: equal shapes, then a block
+        // (bias row or scalar) repeated over the other operand. The general walk handles the rest.
+        if self.shape == other.shape {
+            let data = self.data.iter().zip(&other.data).map(|(&a, &b)| f(a, b)).collect();
+            return Tensor::from_parts(data, self.shape.clone());
+        }
+        let shape = broadcast_shapes(op, &self.shape, &other.shape);
+        let mut data = Vec::with_capacity(shape.iter().product());
+        if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty() {
+            for block in self.data.chunks_exact(other.len()) {
+                data.extend(block.iter().zip(&other.data).map(|(&a, &b)| f(a, b)));
+            }
+        } else if shape == other.shape && is_trailing_block(&self.shape, &other.shape) && !self.is_empty() {
+            for block in other.data.chunks_exact(self.len()) {
+                data.extend(self.data.iter().zip(block).map(|(&a, &b)| f(a, b)));
+            }
+        } else {
+            for_each_broadcast(&shape, &self.shape, &other.shape, |i, j| {
+                data.push(f(self.data[i], other.data[j]));
+            });
+        }
+        Tensor::from_parts(data, shape)
+    }
+
+    /// `self += alpha * other`, in place: the gradient-descent update `w.add_scaled(-lr, &grad)`.
+    ///
+    /// Panics, naming both shapes and the caller's line, unless the shapes are equal.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let mut w = Tensor::from_slice(&[1.0, 2.0]);
+    /// w.add_scaled(-0.5, &Tensor::from_slice(&[2.0, 2.0]));
+    /// assert_eq!(w.data(), &[0.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn add_scaled(&mut self, alpha: f64, other: &Tensor) {
+        if self.shape != other.shape {
+            shape_panic(
+                "add_scaled",
+                format_args!("{:?} and {:?} differ", self.shape(), other.shape()),
+            );
+        }
+        for (a, &b) in self.data.iter_mut().zip(&other.data) {
+            *a += alpha * b;
+        }
+    }
+
+    /// The largest `|a - b|` over all elements; panics unless the shapes are equal.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_slice(&[1.0, 2.0]);
+    /// let b = Tensor::from_slice(&[1.5, 1.0]);
+    /// assert_eq!(a.max_abs_diff(&b), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn max_abs_diff(&self, other: &Tensor) -> f64 {
+        if self.shape != other.shape {
+            shape_panic(
+                "max_abs_diff",
+                format_args!("{:?} and {:?} differ", self.shape(), other.shape()),
+            );
+        }
+        let diffs = self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs());
+        diffs.fold(0.0, |worst, d| if d > worst || d.is_nan() { d } else { worst })
+    }
+
+    /// Whether the shapes are equal and every element differs by at most `tolerance`
+    /// (NaN never compares equal).
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_slice(&[1.0, 2.0]);
+    /// assert!(a.approx_eq(&Tensor::from_slice(&[1.0, 2.0 + 1e-12]), 1e-9));
+    /// assert!(!a.approx_eq(&Tensor::from_slice(&[1.0]), 1e-9));
+    /// ```
+    pub fn approx_eq(&self, other: &Tensor, tolerance: f64) -> bool {
+        self.shape == other.shape && self.max_abs_diff(other) <= tolerance
+    }
+
+    /// Whether every element is finite (no NaN, no infinity).
+    pub fn is_finite(&self) -> bool {
+        self.data.iter().all(|x| x.is_finite())
+    }
+}
+
+impl AddAssign<&Tensor> for Tensor {
+    /// Adds `other` in place; `other` may broadcast to `self`'s shape, not the other way round.
+    #[track_caller]
+    fn add_assign(&mut self, other: &Tensor) {
+        if self.shape == other.shape {
+            self.add_scaled(1.0, other);
+        } else {
+            *self = self.zip_map(other, "add_assign", |a, b| a + b);
+        }
+    }
+}
+
+impl SubAssign<&Tensor> for Tensor {
+    /// Subtracts `other` in place; `other` may broadcast to `self`'s shape.
+    #[track_caller]
+    fn sub_assign(&mut self, other: &Tensor) {
+        if self.shape == other.shape {
+            self.add_scaled(-1.0, other);
+        } else {
+            *self = self.zip_map(other, "sub_assign", |a, b| a - b);
+        }
+    }
+}
+
+impl MulAssign<f64> for Tensor {
+    fn mul_assign(&mut self, factor: f64) {
+        self.data.iter_mut().for_each(|x| *x *= factor);
+    }
+}
+
+impl Neg for &Tensor {
+    type Output = Tensor;
+    fn neg(self) -> Tensor {
+        self.map(|x| -x)
+    }
+}
+
+/// `&a + &b`, `&a - &b`, `&a * &b`, `&a / &b` with broadcasting, and each with an `f64` on either side.
+macro_rules! tensor_operator {
+    ($Trait:ident, $method:ident, $name:literal, $op:tt) => {
+        impl $Trait<&Tensor> for &Tensor {
+            type Output = Tensor;
+            #[track_caller]
+            fn $method(self, other: &Tensor) -> Tensor {
+                self.zip_map(other, $name, |a, b| a $op b)
+            }
+        }
+        impl $Trait<f64> for &Tensor {
+            type Output = Tensor;
+            fn $method(self, other: f64) -> Tensor {
+                self.map(|a| a $op other)
+            }
+        }
+        impl $Trait<&Tensor> for f64 {
+            type Output = Tensor;
+            fn $method(self, other: &Tensor) -> Tensor {
+                other.map(|b| self $op b)
+            }
+        }
+    };
+}
+
+tensor_operator!(Add, add, "add", +);
+tensor_operator!(Sub, sub, "sub", -);
+tensor_operator!(Mul, mul, "mul", *);
+tensor_operator!(Div, div, "div", /);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_general_paths_agree() {
+        let a = Tensor::new((0..12).map(f64::from).collect(), &[4, 3]).unwrap();
+        let row = Tensor::from_rows(&[[1.0, 2.0, 3.0]]);
+        let column = Tensor::from_rows(&[[1.0], [2.0], [3.0], [4.0]]);
+        // Row broadcast uses the block path, either side; the column uses the general walk.
+        assert_eq!((&a + &row)[[2, 1]], 7.0 + 2.0);
+        assert_eq!((&row - &a)[[3, 2]], 3.0 - 11.0);
+        assert_eq!((&a * &column)[[3, 0]], 9.0 * 4.0);
+        assert_eq!((&column / &a.map(|x| x + 1.0))[[1, 2]], 2.0 / 6.0);
+        assert_eq!((&a + &Tensor::scalar(1.0)).sum().item(), 66.0 + 12.0);
+        // [1, 1] against [3]: the result is [1, 3], not the block path.
+        let grown = &Tensor::ones(&[1, 1]) + &Tensor::from_slice(&[1.0, 2.0, 3.0]);
+        assert_eq!(grown.shape(), &[1, 3]);
+    }
+
+    #[test]
+    fn outer_broadcast() {
+        let column = Tensor::from_rows(&[[1.0], [2.0]]);
+        let row = Tensor::from_rows(&[[10.0, 20.0, 30.0]]);
+        let sum = &column + &row;
+        assert_eq!(sum, Tensor::from_rows(&[[11.0, 21.0, 31.0], [12.0, 22.0, 32.0]]));
+    }
+
+    #[test]
+    fn max_abs_diff_sees_nan() {
+        let a = Tensor::from_slice(&[1.0, f64::NAN]);
+        assert!(a.max_abs_diff(&Tensor::from_slice(&[1.0, 1.0])).is_nan());
+        assert!(!a.approx_eq(&a, 1.0));
+    }
+}

@@ -1,0 +1,187 @@
+//! Matrix products (through matrixmultiply's GEMM, transposes by strides) and layout changes.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use super::{Shape, Tensor, shape_panic};
+
+impl Tensor {
+    /// The matrix product `self · other` of two 2-D tensors.
+    ///
+    /// Panics, naming both shapes and the caller's line, if either is not 2-D or the inner
+    /// dimensions differ: `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at …`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// let b = Tensor::from_rows(&[[5.0], [6.0]]);
+    /// assert_eq!(a.matmul(&b), Tensor::from_rows(&[[17.0], [39.0]]));
+    /// ```
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        self.gemm("matmul", false, other, false)
+    }
+
+    /// `self · otherᵀ` without copying `other`: the input gradient `grad_output · Bᵀ` of a matmul.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_rows(&[[1.0, 2.0]]);
+    /// let b = Tensor::from_rows(&[[3.0, 4.0], [5.0, 6.0]]);
+    /// assert_eq!(a.matmul_t(&b), a.matmul(&b.transpose()));
+    /// ```
+    #[track_caller]
+    pub fn matmul_t(&self, other: &Tensor) -> Tensor {
+        self.gemm("matmul_t", false, other, true)
+    }
+
+    /// `selfᵀ · other` without copying `self`: the weight gradient `Aᵀ · grad_output` of a matmul.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// let b = Tensor::from_rows(&[[5.0], [6.0]]);
+    /// assert_eq!(a.t_matmul(&b), a.transpose().matmul(&b));
+    /// ```
+    #[track_caller]
+    pub fn t_matmul(&self, other: &Tensor) -> Tensor {
+        self.gemm("t_matmul", true, other, false)
+    }
+
+    /// `op(self) · op(other)` where `op` transposes when asked; one GEMM call, no copies.
+    #[track_caller]
+    fn gemm(&self, op: &str, transpose_self: bool, other: &Tensor, transpose_other: bool) -> Tensor {
+        if self.rank() != 2 || other.rank() != 2 {
+            shape_panic(
+                op,
+                format_args!("{:?} x {:?}: both operands must be 2-D", self.shape(), other.shape()),
+            );
+        }
+        let a = matrix_view(self, transpose_self);
+        let b = matrix_view(other, transpose_other);
+        let ((m, k), (k_other, n)) = (a.dim(), b.dim());
+        if k != k_other {
+            shape_panic(
+                op,
+                format_args!(
+                    "{:?} x {:?}: inner dimensions differ ({k} vs {k_other})",
+                    self.shape(),
+                    other.shape()
+                ),
+            );
+        }
+        let mut data = vec![0.0; m * n];
+        let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
+        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        Tensor::from_parts(data, [m, n].as_slice().into())
+    }
+
+    /// The tensor with its axes in reverse order (NumPy's `.T`): rows and columns swap for a matrix.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let a = Tensor::from_rows(&[[1.0, 2.0, 3.0]]);
+    /// assert_eq!(a.transpose(), Tensor::from_rows(&[[1.0], [2.0], [3.0]]));
+    /// ```
+    pub fn transpose(&self) -> Tensor {
+        let shape: Shape = self.shape.iter().rev().copied().collect();
+        if self.rank() < 2 {
+            return self.clone();
+        }
+        // Walk the output in order; `offset` follows the same element in the input, whose
+        // strides read backwards are the output's axes.
+        let mut strides: Shape = Shape::from_elem(1, self.rank());
+        for axis in (0..self.rank() - 1).rev() {
+            strides[axis] = strides[axis + 1] * self.shape[axis + 1];
+        }
+        strides.reverse();
+        let mut data = Vec::with_capacity(self.len());
+        let mut index = Shape::from_elem(0, self.rank());
+        let mut offset = 0;
+        for _ in 0..self.len() {
+            data.push(self.data[offset]);
+            for axis in (0..shape.len()).rev() {
+                index[axis] += 1;
+                offset += strides[axis];
+                if index[axis] < shape[axis] {
+                    break;
+                }
+                offset -= strides[axis] * shape[axis];
+                index[axis] = 0;
+            }
+        }
+        Tensor::from_parts(data, shape)
+    }
+
+    /// The same elements in the same order under a new shape with the same number of elements.
+    ///
+    /// Panics, naming both shapes and the caller's line, if the element counts differ.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let t = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0]).reshape(&[2, 2]);
+    /// assert_eq!(t[[1, 0]], 3.0);
+    /// ```
+    #[track_caller]
+    pub fn reshape(&self, shape: &[usize]) -> Tensor {
+        if shape.iter().product::<usize>() != self.len() {
+            shape_panic(
+                "reshape",
+                format_args!(
+                    "{:?} has {} elements, {shape:?} needs {}",
+                    self.shape(),
+                    self.len(),
+                    shape.iter().product::<usize>()
+                ),
+            );
+        }
+        Tensor::from_parts(self.data.clone(), shape.into())
+    }
+}
+
+/// A 2-D view of `tensor`'s data, transposed by swapping strides when asked.
+fn matrix_view(tensor: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
+    let view = ArrayView2::from_shape((tensor.shape[0], tensor.shape[1]), &tensor.data)
+        .expect("a 2-D tensor's data fills its shape");
+    if transpose { view.reversed_axes() } else { view }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counting(shape: &[usize]) -> Tensor {
+        Tensor::new((0..shape.iter().product::<usize>()).map(|i| i as f64).collect(), shape).unwrap()
+    }
+
+    #[test]
+    fn transposed_products_match_explicit_transposes() {
+        let a = counting(&[3, 4]);
+        let b = counting(&[5, 4]);
+        let c = counting(&[3, 5]);
+        assert_eq!(a.matmul_t(&b), a.matmul(&b.transpose()));
+        assert_eq!(a.t_matmul(&c), a.transpose().matmul(&c));
+        assert_eq!(a.matmul(&Tensor::eye(4)), a);
+    }
+
+    #[test]
+    fn transpose_of_rank_three_reverses_axes() {
+        let t = counting(&[2, 3, 4]);
+        let r = t.transpose();
+        assert_eq!(r.shape(), &[4, 3, 2]);
+        for i in 0..2 {
+            for j in 0..3 {
+                for k in 0..4 {
+                    assert_eq!(r[[k, j, i]], t[[i, j, k]]);
+                }
+            }
+        }
+        assert_eq!(r.transpose(), t);
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at src/")]
+    fn matmul_mismatch_message() {
+        Tensor::zeros(&[200, 2]).matmul(&Tensor::zeros(&[3, 2]));
+    }
+}

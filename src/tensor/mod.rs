@@ -1,0 +1,282 @@
+//! [`Tensor`]: an n-dimensional array of `f64`, row-major and contiguous, with no gradient attached.
+//!
+//! Tensors are the values the tape records. Their math is split by kind: `elementwise` (with
+//! NumPy broadcasting from `broadcast`), `linalg` (matrix products, transpose, reshape),
+//! `reduce` (sums, maxima and softmax along axes); `display` prints them.
+
+mod broadcast;
+mod display;
+mod elementwise;
+mod linalg;
+mod reduce;
+
+use std::fmt;
+use std::ops::{Index, IndexMut};
+use std::panic::Location;
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use smallvec::SmallVec;
+
+pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
+pub(crate) use reduce::log_sum_exp;
+
+/// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
+pub type Shape = SmallVec<[usize; 4]>;
+
+/// An n-dimensional array of `f64` in row-major (C) order.
+///
+/// A rank-0 tensor (shape `[]`) holds one number, a scalar.
+///
+/// ```
+/// use tapegrad::Tensor;
+///
+/// let a = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+/// assert_eq!(a.shape(), &[2, 2]);
+/// assert_eq!(a[[1, 0]], 3.0);
+/// assert_eq!(a.sum().item(), 10.0);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Tensor {
+    data: Vec<f64>,
+    shape: Shape,
+}
+
+/// A tensor could not be built from the values given: their number does not fill the shape.
+///
+/// Returned by constructors that take outside data, such as [`Tensor::new`]; shape mismatches
+/// between tensors inside a computation panic instead, naming the op and the caller's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    /// The shape that was asked for.
+    pub shape: Shape,
+    /// How many values came.
+    pub len: usize,
+}
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expected: usize = self.shape.iter().product();
+        write!(
+            f,
+            "Tensor::new: {} values do not fill shape {:?} (it needs {expected})",
+            self.len,
+            self.shape.as_slice()
+        )
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+/// Panics with `op: detail at file:line:col`, the line being the caller's (through `#[track_caller]`).
+#[track_caller]
+pub(crate) fn shape_panic(op: &str, detail: fmt::Arguments<'_>) -> ! {
+    panic!("{op}: {detail} at {}", Location::caller())
+}
+
+impl Tensor {
+    /// A tensor from row-major `data` and a `shape`; an error if the lengths disagree.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let t = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(t[[1, 2]], 6.0);
+    /// assert!(Tensor::new(vec![1.0, 2.0], &[3]).is_err());
+    /// ```
+    pub fn new(data: Vec<f64>, shape: &[usize]) -> Result<Tensor, ShapeError> {
+        if data.len() != shape.iter().product::<usize>() {
+            return Err(ShapeError {
+                shape: shape.into(),
+                len: data.len(),
+            });
+        }
+        Ok(Tensor {
+            data,
+            shape: shape.into(),
+        })
+    }
+
+    /// Builds a tensor whose data is known to fit its shape (internal constructors only).
+    pub(crate) fn from_parts(data: Vec<f64>, shape: Shape) -> Tensor {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Tensor { data, shape }
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
+    /// ```
+    pub fn full(shape: &[usize], value: f64) -> Tensor {
+        Tensor::from_parts(vec![value; shape.iter().product()], shape.into())
+    }
+
+    /// A tensor of `shape` filled with zeros.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert_eq!(Tensor::zeros(&[1, 3]).data(), &[0.0, 0.0, 0.0]);
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+
+    /// A tensor of `shape` filled with ones.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert_eq!(Tensor::ones(&[2, 2]).sum().item(), 4.0);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+
+    /// A rank-0 tensor holding `value`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let s = Tensor::scalar(2.5);
+    /// assert_eq!(s.shape(), &[] as &[usize]);
+    /// assert_eq!(s.item(), 2.5);
+    /// ```
+    pub fn scalar(value: f64) -> Tensor {
+        Tensor::from_parts(vec![value], Shape::new())
+    }
+
+    /// A 1-D tensor holding `values`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert_eq!(Tensor::from_slice(&[1.0, 2.0]).shape(), &[2]);
+    /// ```
+    pub fn from_slice(values: &[f64]) -> Tensor {
+        Tensor::from_parts(values.to_vec(), [values.len()].as_slice().into())
+    }
+
+    /// A 2-D tensor from rows of equal length: `from_rows(&[[1.0, 2.0], [3.0, 4.0]])` has shape `[2, 2]`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_rows(&[[1.0, 2.0, 3.0]]);
+    /// assert_eq!(x.shape(), &[1, 3]);
+    /// ```
+    pub fn from_rows<const N: usize>(rows: &[[f64; N]]) -> Tensor {
+        let data = rows.iter().flatten().copied().collect();
+        Tensor::from_parts(data, [rows.len(), N].as_slice().into())
+    }
+
+    /// A tensor of `shape` with independent standard-normal entries drawn from `rng`.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use tapegrad::Tensor;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let w = Tensor::randn(&[2, 3], &mut rng);
+    /// assert_eq!(w.shape(), &[2, 3]);
+    /// ```
+    pub fn randn<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Tensor {
+        let len = shape.iter().product();
+        let data = (0..len).map(|_| StandardNormal.sample(rng)).collect();
+        Tensor::from_parts(data, shape.into())
+    }
+
+    /// The `n` by `n` identity matrix.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert_eq!(Tensor::eye(2), Tensor::from_rows(&[[1.0, 0.0], [0.0, 1.0]]));
+    /// ```
+    pub fn eye(n: usize) -> Tensor {
+        let mut eye = Tensor::zeros(&[n, n]);
+        for i in 0..n {
+            eye.data[i * n + i] = 1.0;
+        }
+        eye
+    }
+
+    /// The length of each axis, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of axes: 0 for a scalar, 2 for a matrix.
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements (the product of the shape; 1 for a scalar).
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the tensor has no elements (some axis has length 0).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// The elements in row-major order, writable.
+    pub fn data_mut(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+
+    /// Gives up the tensor and returns its elements in row-major order.
+    pub fn into_data(self) -> Vec<f64> {
+        self.data
+    }
+
+    /// The value of a one-element tensor (a scalar, or any shape holding one number).
+    ///
+    /// Panics, naming the shape and the caller's line, if the tensor has more or fewer elements.
+    #[track_caller]
+    pub fn item(&self) -> f64 {
+        if self.data.len() != 1 {
+            shape_panic(
+                "item",
+                format_args!("tensor of shape {:?} has {} elements, not 1", self.shape(), self.len()),
+            );
+        }
+        self.data[0]
+    }
+
+    /// The row-major offset of a multi-index; panics naming the index and the shape when it is outside.
+    #[track_caller]
+    fn offset(&self, index: &[usize]) -> usize {
+        if index.len() != self.rank() || index.iter().zip(self.shape()).any(|(i, n)| i >= n) {
+            shape_panic(
+                "index",
+                format_args!("{index:?} is outside a tensor of shape {:?}", self.shape()),
+            );
+        }
+        index.iter().zip(self.shape()).fold(0, |offset, (i, n)| offset * n + i)
+    }
+}
+
+impl<const N: usize> Index<[usize; N]> for Tensor {
+    type Output = f64;
+
+    /// `t[[i, j]]` reads one element; panics if the index has the wrong rank or is out of range.
+    #[track_caller]
+    fn index(&self, index: [usize; N]) -> &f64 {
+        &self.data[self.offset(&index)]
+    }
+}
+
+impl<const N: usize> IndexMut<[usize; N]> for Tensor {
+    #[track_caller]
+    fn index_mut(&mut self, index: [usize; N]) -> &mut f64 {
+        let offset = self.offset(&index);
+        &mut self.data[offset]
+    }
+}
+
+impl From<f64> for Tensor {
+    fn from(value: f64) -> Tensor {
+        Tensor::scalar(value)
+    }
+}
