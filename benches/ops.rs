@@ -1,1 +1,84 @@
-fn main() {}
+//! Per-op costs: matrix products at the moons and MNIST-MLP sizes (plain and in the transposed
+//! forms backward uses), an elementwise op, the fused cross-entropy, and one tape pass of the
+//! moons network. Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tapegrad::{Reduction, Tape, Tensor};
+
+fn matmul(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut group = c.benchmark_group("matmul");
+    for (name, [m, k, n]) in [
+        ("small 200x2.2x3", [200, 2, 3]),
+        ("medium 256x784.784x256", [256, 784, 256]),
+    ] {
+        let a = Tensor::randn(&[m, k], &mut rng);
+        let b = Tensor::randn(&[k, n], &mut rng);
+        let grad = Tensor::randn(&[m, n], &mut rng);
+        group.bench_function(format!("{name} a.b"), |bench| {
+            bench.iter(|| black_box(&a).matmul(black_box(&b)))
+        });
+        group.bench_function(format!("{name} grad.bT"), |bench| {
+            bench.iter(|| black_box(&grad).matmul_t(black_box(&b)))
+        });
+        group.bench_function(format!("{name} aT.grad"), |bench| {
+            bench.iter(|| black_box(&a).t_matmul(black_box(&grad)))
+        });
+    }
+    group.finish();
+}
+
+fn elementwise(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(1);
+    let z = Tensor::randn(&[200, 3], &mut rng);
+    let bias = Tensor::randn(&[1, 3], &mut rng);
+    c.bench_function("tanh 200x3", |bench| {
+        bench.iter(|| black_box(&z).map(f64::tanh))
+    });
+    c.bench_function("bias add 200x3 + 1x3", |bench| {
+        bench.iter(|| black_box(&z) + black_box(&bias))
+    });
+}
+
+fn cross_entropy(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let logits = Tensor::randn(&[200, 2], &mut rng);
+    let labels: Vec<usize> = (0..200).map(|i| i % 2).collect();
+    c.bench_function("cross_entropy 200x2 forward+backward", |bench| {
+        let mut tape = Tape::new();
+        bench.iter(|| {
+            tape.clear();
+            let z = tape.var(logits.clone());
+            black_box(z.cross_entropy(&labels, Reduction::Sum).backward());
+        })
+    });
+}
+
+fn moons_pass(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
+    let params = [
+        Tensor::randn(&[2, 3], &mut rng),
+        Tensor::zeros(&[1, 3]),
+        Tensor::randn(&[3, 2], &mut rng),
+        Tensor::zeros(&[1, 2]),
+    ];
+    c.bench_function("moons pass (tape, forward+backward)", |bench| {
+        let mut tape = Tape::new();
+        bench.iter(|| {
+            tape.clear();
+            let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
+            let a1 = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
+            let data_loss = (a1.matmul(w2) + b2).cross_entropy(&labels, Reduction::Sum);
+            let loss = data_loss + 0.005 * (w1.square().sum() + w2.square().sum());
+            black_box(loss.backward());
+        })
+    });
+}
+
+criterion_group!(benches, matmul, elementwise, cross_entropy, moons_pass);
+criterion_main!(benches);

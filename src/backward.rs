@@ -78,7 +78,11 @@ pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
         let Some(grad_output) = &rest[0] else {
             continue; // nothing that reaches the output flows through here
         };
-        let inputs: SmallVec<[&Tensor; 4]> = node.inputs.iter().map(|input| &nodes[input.0].value).collect();
+        let inputs: SmallVec<[&Tensor; 4]> = node
+            .inputs
+            .iter()
+            .map(|input| &nodes[input.0].value)
+            .collect();
         let input_grads = op.backward(&inputs, &node.value, grad_output);
         assert_eq!(
             input_grads.len(),

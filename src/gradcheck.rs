@@ -79,7 +79,11 @@ impl fmt::Display for GradCheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GradCheckError::NotScalar { shape } => {
-                write!(f, "gradcheck: the function returned shape {:?}, not a scalar", shape.as_slice())
+                write!(
+                    f,
+                    "gradcheck: the function returned shape {:?}, not a scalar",
+                    shape.as_slice()
+                )
             }
             GradCheckError::NoGradient { input } => {
                 write!(f, "gradcheck: input {input} received no gradient")
@@ -91,7 +95,7 @@ impl fmt::Display for GradCheckError {
                 numeric,
             } => write!(
                 f,
-                "gradcheck: input {input}, element {:?}: analytic {analytic:e} vs numeric {numeric:e} (difference {:e})",
+                "gradcheck: input {input}, element {:?}: analytic {analytic:.6e} vs numeric {numeric:.6e} (difference {:.1e})",
                 index.as_slice(),
                 (analytic - numeric).abs()
             ),
@@ -149,7 +153,9 @@ impl GradCheck {
         };
         let mut perturbed: Vec<Tensor> = inputs.to_vec();
         for (input, analytic) in analytic.iter().enumerate() {
-            let analytic = analytic.as_ref().ok_or(GradCheckError::NoGradient { input })?;
+            let analytic = analytic
+                .as_ref()
+                .ok_or(GradCheckError::NoGradient { input })?;
             for element in 0..inputs[input].len() {
                 let original = inputs[input].data()[element];
                 perturbed[input].data_mut()[element] = original + self.eps;
@@ -161,8 +167,8 @@ impl GradCheck {
                 let numeric = (above - below) / (2.0 * self.eps);
                 let analytic = analytic.data()[element];
                 let error = (analytic - numeric).abs();
-                // Written so that a NaN on either side fails.
-                if !(error <= self.atol + self.rtol * numeric.abs()) {
+                let within = error <= self.atol + self.rtol * numeric.abs();
+                if !within || error.is_nan() {
                     return Err(GradCheckError::Mismatch {
                         input,
                         index: unravel(element, inputs[input].shape()),
@@ -179,14 +185,20 @@ impl GradCheck {
 }
 
 /// The tape's gradient with respect to each input (`None` where none reached it).
-fn analytic_gradients<F>(tape: &Tape, inputs: &[Tensor], f: &F) -> Result<Vec<Option<Tensor>>, GradCheckError>
+fn analytic_gradients<F>(
+    tape: &Tape,
+    inputs: &[Tensor],
+    f: &F,
+) -> Result<Vec<Option<Tensor>>, GradCheckError>
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
     let vars: SmallVec<[Var<'_>; 4]> = inputs.iter().map(|t| tape.var(t.clone())).collect();
     let output = f(&vars);
     if output.value().len() != 1 {
-        return Err(GradCheckError::NotScalar { shape: output.shape() });
+        return Err(GradCheckError::NotScalar {
+            shape: output.shape(),
+        });
     }
     let grads = output.backward();
     Ok(vars.iter().map(|&v| grads.get(v).cloned()).collect())

@@ -38,12 +38,13 @@
 //! ```
 //!
 //! Shape errors panic with the op, both shapes and the line of your code that called it, for
-//! example `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at examples/moons.rs:41:18`.
+//! example `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at src/main.rs:41:18`.
 //! Constructors that take outside data return a [`ShapeError`] instead.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod backward;
+pub mod datasets;
 mod gradcheck;
 pub mod ops;
 mod tape;
@@ -56,3 +57,8 @@ pub use ops::Reduction;
 pub use tape::{NodeId, Tape};
 pub use tensor::{Shape, ShapeError, Tensor};
 pub use var::Var;
+
+/// The README's Rust code blocks, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

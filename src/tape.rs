@@ -116,7 +116,8 @@ impl Tape {
         }
         let (value, needs_grad) = {
             let nodes = self.nodes.borrow();
-            let values: SmallVec<[&Tensor; 4]> = inputs.iter().map(|v| &nodes[v.id.0].value).collect();
+            let values: SmallVec<[&Tensor; 4]> =
+                inputs.iter().map(|v| &nodes[v.id.0].value).collect();
             let needs_grad = inputs.iter().any(|v| nodes[v.id.0].needs_grad);
             (op.forward(&values), needs_grad)
         };
@@ -125,7 +126,13 @@ impl Tape {
     }
 
     #[track_caller]
-    fn push(&self, kind: NodeKind, inputs: SmallVec<[NodeId; 2]>, value: Tensor, needs_grad: bool) -> Var<'_> {
+    fn push(
+        &self,
+        kind: NodeKind,
+        inputs: SmallVec<[NodeId; 2]>,
+        value: Tensor,
+        needs_grad: bool,
+    ) -> Var<'_> {
         let mut nodes = self.nodes.borrow_mut();
         let id = NodeId(nodes.len());
         nodes.push(Node {
@@ -176,7 +183,11 @@ impl Tape {
     #[track_caller]
     fn check_owns(&self, var: Var<'_>, op: &str) {
         if !std::ptr::eq(var.tape, self) {
-            panic!("{op}: {} belongs to another tape at {}", var.id, Location::caller());
+            panic!(
+                "{op}: {} belongs to another tape at {}",
+                var.id,
+                Location::caller()
+            );
         }
     }
 }

@@ -99,7 +99,11 @@ impl<'t> Var<'t> {
         if seed.shape() != shape.as_slice() {
             shape_panic(
                 "backward_with",
-                format_args!("seed has shape {:?}, the output {:?}", seed.shape(), shape.as_slice()),
+                format_args!(
+                    "seed has shape {:?}, the output {:?}",
+                    seed.shape(),
+                    shape.as_slice()
+                ),
             );
         }
         backward::run(self.tape, self.id, seed)

@@ -125,7 +125,10 @@ impl CrossEntropy {
         let &[rows, classes] = logits.shape() else {
             shape_panic(
                 "cross_entropy",
-                format_args!("logits must be 2-D [batch, classes], got {:?}", logits.shape()),
+                format_args!(
+                    "logits must be 2-D [batch, classes], got {:?}",
+                    logits.shape()
+                ),
             );
         };
         if self.labels.len() != rows {
@@ -138,7 +141,12 @@ impl CrossEntropy {
                 ),
             );
         }
-        if let Some((row, label)) = self.labels.iter().enumerate().find(|&(_, &label)| label >= classes) {
+        if let Some((row, label)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &label)| label >= classes)
+        {
             shape_panic(
                 "cross_entropy",
                 format_args!("label {label} of row {row} is out of range for {classes} classes"),
@@ -170,7 +178,10 @@ impl Op for CrossEntropy {
         Tensor::scalar(total * self.row_weight())
     }
     fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let mut grad = self.probabilities.clone().expect("forward ran before backward");
+        let mut grad = self
+            .probabilities
+            .clone()
+            .expect("forward ran before backward");
         let classes = grad.shape()[1];
         for (row, &label) in self.labels.iter().enumerate() {
             grad.data_mut()[row * classes + label] -= 1.0;
@@ -198,6 +209,7 @@ impl<'t> Var<'t> {
     /// ```
     #[track_caller]
     pub fn cross_entropy(self, labels: &[usize], reduction: Reduction) -> Var<'t> {
-        self.tape.apply(CrossEntropy::new(labels, reduction), &[self])
+        self.tape
+            .apply(CrossEntropy::new(labels, reduction), &[self])
     }
 }

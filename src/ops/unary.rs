@@ -143,7 +143,11 @@ impl Op for Relu {
         inputs[0].map(|x| if x > 0.0 { x } else { 0.0 })
     }
     fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(inputs[0], "relu backward", |g, x| if x > 0.0 { g } else { 0.0 })]
+        vec![grad_output.zip_map(
+            inputs[0],
+            "relu backward",
+            |g, x| if x > 0.0 { g } else { 0.0 },
+        )]
     }
 }
 

@@ -113,7 +113,9 @@ impl Tensor {
             );
         }
         let mut data = Vec::with_capacity(shape.iter().product());
-        for_each_broadcast(shape, self.shape(), shape, |offset, _| data.push(self.data[offset]));
+        for_each_broadcast(shape, self.shape(), shape, |offset, _| {
+            data.push(self.data[offset])
+        });
         Tensor::from_parts(data, shape.into())
     }
 
@@ -157,7 +159,10 @@ mod tests {
         assert_eq!(broadcast_shapes("t", &[5, 3], &[3]).as_slice(), &[5, 3]);
         assert_eq!(broadcast_shapes("t", &[5, 1], &[1, 4]).as_slice(), &[5, 4]);
         assert_eq!(broadcast_shapes("t", &[], &[2, 2]).as_slice(), &[2, 2]);
-        assert_eq!(broadcast_shapes("t", &[2, 1, 3], &[4, 1]).as_slice(), &[2, 4, 3]);
+        assert_eq!(
+            broadcast_shapes("t", &[2, 1, 3], &[4, 1]).as_slice(),
+            &[2, 4, 3]
+        );
     }
 
     #[test]

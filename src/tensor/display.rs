@@ -31,7 +31,10 @@ impl NumberFormat {
             .filter(|x| x.is_finite())
             .map(|&x| {
                 let text = format!("{x:.MAX_DECIMALS$}");
-                text.trim_end_matches('0').split('.').nth(1).map_or(0, str::len)
+                text.trim_end_matches('0')
+                    .split('.')
+                    .nth(1)
+                    .map_or(0, str::len)
             })
             .max()
             .unwrap_or(0);
@@ -40,7 +43,11 @@ impl NumberFormat {
             decimals: if scientific { 4 } else { decimals },
             width: 0,
         };
-        format.width = values.iter().map(|&x| format.write(x).len()).max().unwrap_or(0);
+        format.width = values
+            .iter()
+            .map(|&x| format.write(x).len())
+            .max()
+            .unwrap_or(0);
         format
     }
 
@@ -52,7 +59,9 @@ impl NumberFormat {
             // NumPy writes the exponent with a sign and two digits: 1.0000e-07.
             let text = format!("{x:.prec$e}", prec = self.decimals);
             let (mantissa, exponent) = text.split_once('e').expect("`e` format has an exponent");
-            let exponent: i32 = exponent.parse().expect("`e` format has an integer exponent");
+            let exponent: i32 = exponent
+                .parse()
+                .expect("`e` format has an integer exponent");
             let sign = if exponent < 0 { '-' } else { '+' };
             return format!("{mantissa}e{sign}{:02}", exponent.abs());
         }
@@ -80,7 +89,13 @@ impl Tensor {
         }
     }
 
-    fn write_block(&self, f: &mut fmt::Formatter<'_>, format: &NumberFormat, axis: usize, offset: usize) -> fmt::Result {
+    fn write_block(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        format: &NumberFormat,
+        axis: usize,
+        offset: usize,
+    ) -> fmt::Result {
         let rank = self.rank();
         let stride: usize = self.shape[axis + 1..].iter().product();
         write!(f, "[")?;
@@ -90,15 +105,23 @@ impl Tensor {
                     write!(f, " ")?;
                 } else {
                     // Rows go on new lines, indented past the open brackets; blocks get blank lines.
-                    write!(f, "{}{}", "\n".repeat(rank - axis - 1), " ".repeat(axis + 1))?;
+                    write!(
+                        f,
+                        "{}{}",
+                        "\n".repeat(rank - axis - 1),
+                        " ".repeat(axis + 1)
+                    )?;
                 }
             }
             match index {
                 None if axis + 1 == rank => write!(f, "{:>width$}", "...", width = format.width)?,
                 None => write!(f, "...")?,
-                Some(i) if axis + 1 == rank => {
-                    write!(f, "{:>width$}", format.write(self.data[offset + i]), width = format.width)?
-                }
+                Some(i) if axis + 1 == rank => write!(
+                    f,
+                    "{:>width$}",
+                    format.write(self.data[offset + i]),
+                    width = format.width
+                )?,
                 Some(i) => self.write_block(f, format, axis + 1, offset + i * stride)?,
             }
         }
@@ -137,20 +160,32 @@ mod tests {
 
     #[test]
     fn integers_print_with_a_point_like_numpy() {
-        assert_eq!(Tensor::from_slice(&[1.0, 2.0, 10.0]).to_string(), "[ 1.  2. 10.]");
+        assert_eq!(
+            Tensor::from_slice(&[1.0, 2.0, 10.0]).to_string(),
+            "[ 1.  2. 10.]"
+        );
         assert_eq!(Tensor::scalar(3.0).to_string(), "3.");
     }
 
     #[test]
     fn rank_three_separates_blocks_with_a_blank_line() {
         let t = Tensor::new((0..8).map(f64::from).collect(), &[2, 2, 2]).unwrap();
-        assert_eq!(t.to_string(), "[[[0. 1.]\n  [2. 3.]]\n\n [[4. 5.]\n  [6. 7.]]]");
+        assert_eq!(
+            t.to_string(),
+            "[[[0. 1.]\n  [2. 3.]]\n\n [[4. 5.]\n  [6. 7.]]]"
+        );
     }
 
     #[test]
     fn small_and_huge_values_use_scientific_notation() {
-        assert_eq!(Tensor::from_slice(&[1e-7, 1.0]).to_string(), "[1.0000e-07 1.0000e+00]");
-        assert_eq!(Tensor::from_slice(&[f64::NAN, f64::NEG_INFINITY]).to_string(), "[ nan -inf]");
+        assert_eq!(
+            Tensor::from_slice(&[1e-7, 1.0]).to_string(),
+            "[1.0000e-07 1.0000e+00]"
+        );
+        assert_eq!(
+            Tensor::from_slice(&[f64::NAN, f64::NEG_INFINITY]).to_string(),
+            "[ nan -inf]"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ use super::{Tensor, broadcast_shapes, shape_panic};
 /// Whether `small`, without its leading ones, is the tail of `big`: then `small`'s elements repeat
 /// as one contiguous block along `big` (a bias row added to every row, a scalar to everything).
 fn is_trailing_block(small: &[usize], big: &[usize]) -> bool {
-    let first = small.iter().position(|&len| len != 1).unwrap_or(small.len());
+    let first = small
+        .iter()
+        .position(|&len| len != 1)
+        .unwrap_or(small.len());
     small.len() <= big.len() && big.ends_with(&small[first..])
 }
 
@@ -22,7 +25,10 @@ impl Tensor {
     /// assert_eq!(t.data(), &[1.0, 2.0]);
     /// ```
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
-        Tensor::from_parts(self.data.iter().map(|&x| f(x)).collect(), self.shape.clone())
+        Tensor::from_parts(
+            self.data.iter().map(|&x| f(x)).collect(),
+            self.shape.clone(),
+        )
     }
 
     /// `f(a, b)` for each pair of elements of `self` and `other` broadcast together (NumPy rules).
@@ -42,16 +48,25 @@ impl Tensor {
         // Fast paths, in order of how often a network meets them: equal shapes, then a block
         // (bias row or scalar) repeated over the other operand. The general walk handles the rest.
         if self.shape == other.shape {
-            let data = self.data.iter().zip(&other.data).map(|(&a, &b)| f(a, b)).collect();
+            let data = self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect();
             return Tensor::from_parts(data, self.shape.clone());
         }
         let shape = broadcast_shapes(op, &self.shape, &other.shape);
         let mut data = Vec::with_capacity(shape.iter().product());
-        if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty() {
+        if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty()
+        {
             for block in self.data.chunks_exact(other.len()) {
                 data.extend(block.iter().zip(&other.data).map(|(&a, &b)| f(a, b)));
             }
-        } else if shape == other.shape && is_trailing_block(&self.shape, &other.shape) && !self.is_empty() {
+        } else if shape == other.shape
+            && is_trailing_block(&self.shape, &other.shape)
+            && !self.is_empty()
+        {
             for block in other.data.chunks_exact(self.len()) {
                 data.extend(self.data.iter().zip(block).map(|(&a, &b)| f(a, b)));
             }
@@ -102,8 +117,15 @@ impl Tensor {
                 format_args!("{:?} and {:?} differ", self.shape(), other.shape()),
             );
         }
-        let diffs = self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs());
-        diffs.fold(0.0, |worst, d| if d > worst || d.is_nan() { d } else { worst })
+        let diffs = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs());
+        diffs.fold(
+            0.0,
+            |worst, d| if d > worst || d.is_nan() { d } else { worst },
+        )
     }
 
     /// Whether the shapes are equal and every element differs by at most `tolerance`
@@ -217,7 +239,10 @@ mod tests {
         let column = Tensor::from_rows(&[[1.0], [2.0]]);
         let row = Tensor::from_rows(&[[10.0, 20.0, 30.0]]);
         let sum = &column + &row;
-        assert_eq!(sum, Tensor::from_rows(&[[11.0, 21.0, 31.0], [12.0, 22.0, 32.0]]));
+        assert_eq!(
+            sum,
+            Tensor::from_rows(&[[11.0, 21.0, 31.0], [12.0, 22.0, 32.0]])
+        );
     }
 
     #[test]

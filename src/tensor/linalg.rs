@@ -50,11 +50,21 @@ impl Tensor {
 
     /// `op(self) · op(other)` where `op` transposes when asked; one GEMM call, no copies.
     #[track_caller]
-    fn gemm(&self, op: &str, transpose_self: bool, other: &Tensor, transpose_other: bool) -> Tensor {
+    fn gemm(
+        &self,
+        op: &str,
+        transpose_self: bool,
+        other: &Tensor,
+        transpose_other: bool,
+    ) -> Tensor {
         if self.rank() != 2 || other.rank() != 2 {
             shape_panic(
                 op,
-                format_args!("{:?} x {:?}: both operands must be 2-D", self.shape(), other.shape()),
+                format_args!(
+                    "{:?} x {:?}: both operands must be 2-D",
+                    self.shape(),
+                    other.shape()
+                ),
             );
         }
         let a = matrix_view(self, transpose_self);
@@ -143,7 +153,11 @@ impl Tensor {
 fn matrix_view(tensor: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
     let view = ArrayView2::from_shape((tensor.shape[0], tensor.shape[1]), &tensor.data)
         .expect("a 2-D tensor's data fills its shape");
-    if transpose { view.reversed_axes() } else { view }
+    if transpose {
+        view.reversed_axes()
+    } else {
+        view
+    }
 }
 
 #[cfg(test)]
@@ -151,7 +165,13 @@ mod tests {
     use super::*;
 
     fn counting(shape: &[usize]) -> Tensor {
-        Tensor::new((0..shape.iter().product::<usize>()).map(|i| i as f64).collect(), shape).unwrap()
+        Tensor::new(
+            (0..shape.iter().product::<usize>())
+                .map(|i| i as f64)
+                .collect(),
+            shape,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -180,7 +200,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at src/")]
+    #[should_panic(
+        expected = "matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at src/"
+    )]
     fn matmul_mismatch_message() {
         Tensor::zeros(&[200, 2]).matmul(&Tensor::zeros(&[3, 2]));
     }

@@ -238,7 +238,11 @@ impl Tensor {
         if self.data.len() != 1 {
             shape_panic(
                 "item",
-                format_args!("tensor of shape {:?} has {} elements, not 1", self.shape(), self.len()),
+                format_args!(
+                    "tensor of shape {:?} has {} elements, not 1",
+                    self.shape(),
+                    self.len()
+                ),
             );
         }
         self.data[0]
@@ -253,7 +257,10 @@ impl Tensor {
                 format_args!("{index:?} is outside a tensor of shape {:?}", self.shape()),
             );
         }
-        index.iter().zip(self.shape()).fold(0, |offset, (i, n)| offset * n + i)
+        index
+            .iter()
+            .zip(self.shape())
+            .fold(0, |offset, (i, n)| offset * n + i)
     }
 }
 

@@ -23,7 +23,13 @@ impl Tensor {
 
     /// One number per lane along `axis`, in row-major order of the remaining axes.
     #[track_caller]
-    fn fold_lanes(&self, op: &str, axis: usize, keepdim: bool, fold: impl Fn(&[f64]) -> f64) -> Tensor {
+    fn fold_lanes(
+        &self,
+        op: &str,
+        axis: usize,
+        keepdim: bool,
+        fold: impl Fn(&[f64]) -> f64,
+    ) -> Tensor {
         let (outer, len, inner) = self.lanes(op, axis);
         let mut shape: Shape = self.shape.clone();
         if keepdim {
@@ -187,7 +193,9 @@ impl Tensor {
 
 /// The largest element of a lane (−∞ for an empty lane; NaN if any element is NaN).
 pub(crate) fn lane_max(lane: &[f64]) -> f64 {
-    lane.iter().fold(f64::NEG_INFINITY, |max, &x| if x > max || x.is_nan() { x } else { max })
+    lane.iter().fold(f64::NEG_INFINITY, |max, &x| {
+        if x > max || x.is_nan() { x } else { max }
+    })
 }
 
 /// `log Σ exp(x)` over a lane, shifted by its maximum so that no `exp` overflows.
@@ -204,7 +212,13 @@ mod tests {
     use super::*;
 
     fn counting(shape: &[usize]) -> Tensor {
-        Tensor::new((0..shape.iter().product::<usize>()).map(|i| i as f64).collect(), shape).unwrap()
+        Tensor::new(
+            (0..shape.iter().product::<usize>())
+                .map(|i| i as f64)
+                .collect(),
+            shape,
+        )
+        .unwrap()
     }
 
     #[test]

@@ -1,0 +1,280 @@
+//! Two-dimensional classification data: scikit-learn's two moons, and `x1,x2,label` CSV files.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::Tensor;
+
+/// Two interleaving half circles, built as scikit-learn's `make_moons`: `n_samples / 2` points
+/// on the upper circle `(cos t, sin t)` (label 0) and the rest on the lower one
+/// `(1 − cos t, 0.5 − sin t)` (label 1), `t` evenly spaced over `[0, π]`, shuffled together,
+/// then Gaussian noise of standard deviation `noise` added to both coordinates.
+///
+/// Returns the points as an `[n_samples, 2]` tensor and their labels. The same seed gives the
+/// same data (scikit-learn's numbers differ: they come from numpy's random stream).
+///
+/// ```
+/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::datasets::make_moons;
+///
+/// let (x, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(0));
+/// assert_eq!(x.shape(), &[200, 2]);
+/// assert_eq!(labels.iter().filter(|&&label| label == 1).count(), 100);
+/// ```
+pub fn make_moons<R: Rng + ?Sized>(
+    n_samples: usize,
+    noise: f64,
+    rng: &mut R,
+) -> (Tensor, Vec<usize>) {
+    let n_upper = n_samples / 2;
+    let n_lower = n_samples - n_upper;
+    let mut points: Vec<([f64; 2], usize)> = Vec::with_capacity(n_samples);
+    for t in linspace_to_pi(n_upper) {
+        points.push(([t.cos(), t.sin()], 0));
+    }
+    for t in linspace_to_pi(n_lower) {
+        points.push(([1.0 - t.cos(), 1.0 - t.sin() - 0.5], 1));
+    }
+    points.shuffle(rng);
+    let mut data = Vec::with_capacity(2 * n_samples);
+    for (point, _) in &points {
+        for coordinate in point {
+            let jitter: f64 = StandardNormal.sample(rng);
+            data.push(coordinate + noise * jitter);
+        }
+    }
+    let labels = points.iter().map(|&(_, label)| label).collect();
+    let x = Tensor::new(data, &[n_samples, 2]).expect("two coordinates per point");
+    (x, labels)
+}
+
+/// `n` angles evenly spaced from 0 to π inclusive (numpy's `linspace(0, pi, n)`).
+fn linspace_to_pi(n: usize) -> impl Iterator<Item = f64> {
+    let step = if n > 1 {
+        std::f64::consts::PI / (n - 1) as f64
+    } else {
+        0.0
+    };
+    (0..n).map(move |i| i as f64 * step)
+}
+
+/// Why a data file could not be loaded.
+#[derive(Debug)]
+pub enum DataError {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A row is not `x1,x2,label` with two numbers and a class index.
+    Parse {
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column (field) number.
+        column: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The file has no data rows.
+    Empty,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            DataError::Parse {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}, column {column}: {message}"),
+            DataError::Empty => write!(f, "no data rows (expected lines of x1,x2,label)"),
+        }
+    }
+}
+
+impl std::error::Error for DataError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DataError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Reads 2-D points and labels from a CSV file of `x1,x2,label` rows; see [`parse_csv`].
+pub fn load_csv(path: impl AsRef<Path>) -> Result<(Tensor, Vec<usize>), DataError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_csv(&text)
+}
+
+/// Parses `x1,x2,label` rows into an `[n, 2]` tensor and the labels.
+///
+/// A first line whose fields are not numbers is taken as a header; blank lines are skipped.
+/// Anything else that is not two finite numbers and a non-negative integer is an error naming
+/// the line and the column.
+///
+/// ```
+/// use tapegrad::datasets::parse_csv;
+///
+/// let (x, labels) = parse_csv("x1,x2,label\n0.5,1.0,0\n-1,2e-1,1\n").unwrap();
+/// assert_eq!(x.data(), &[0.5, 1.0, -1.0, 0.2]);
+/// assert_eq!(labels, vec![0, 1]);
+///
+/// let error = parse_csv("0.5,abc,0\n").unwrap_err();
+/// assert_eq!(error.to_string(), "line 1, column 2: 'abc' is not a number");
+/// ```
+pub fn parse_csv(text: &str) -> Result<(Tensor, Vec<usize>), DataError> {
+    let mut data = Vec::new();
+    let mut labels = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || (index == 0 && is_header(line)) {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let error = |column: usize, message: String| DataError::Parse {
+            line: line_number,
+            column,
+            message,
+        };
+        if fields.len() != 3 {
+            return Err(error(
+                fields.len().min(4),
+                format!("expected 3 fields (x1,x2,label), found {}", fields.len()),
+            ));
+        }
+        for (column, field) in fields[..2].iter().enumerate() {
+            match field.parse::<f64>() {
+                Ok(value) if value.is_finite() => data.push(value),
+                Ok(_) => return Err(error(column + 1, format!("'{field}' is not finite"))),
+                Err(_) => return Err(error(column + 1, format!("'{field}' is not a number"))),
+            }
+        }
+        let label = fields[2].parse::<usize>().map_err(|_| {
+            error(
+                3,
+                format!("'{}' is not a class label (0, 1, 2, …)", fields[2]),
+            )
+        })?;
+        labels.push(label);
+    }
+    if labels.is_empty() {
+        return Err(DataError::Empty);
+    }
+    let x = Tensor::new(data, &[labels.len(), 2]).expect("two numbers per row");
+    Ok((x, labels))
+}
+
+/// Whether a first line is a header: none of its fields is a number.
+fn is_header(line: &str) -> bool {
+    line.split(',')
+        .all(|field| field.trim().parse::<f64>().is_err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn noise_free_points_lie_on_their_circles() {
+        let (x, labels) = make_moons(101, 0.0, &mut StdRng::seed_from_u64(3));
+        assert_eq!((x.shape(), labels.len()), (&[101, 2][..], 101));
+        assert_eq!(labels.iter().filter(|&&l| l == 0).count(), 50);
+        for (point, &label) in x.data().chunks_exact(2).zip(&labels) {
+            let centre = if label == 0 { [0.0, 0.0] } else { [1.0, 0.5] };
+            let radius = (point[0] - centre[0]).hypot(point[1] - centre[1]);
+            assert!(
+                (radius - 1.0).abs() < 1e-12,
+                "{point:?} label {label}: radius {radius}"
+            );
+            // Upper moon above its centre, lower moon below its own.
+            assert!(if label == 0 {
+                point[1] >= -1e-12
+            } else {
+                point[1] <= 0.5 + 1e-12
+            });
+        }
+    }
+
+    #[test]
+    fn same_seed_same_data_other_seed_other_data() {
+        let a = make_moons(200, 0.2, &mut StdRng::seed_from_u64(1));
+        let b = make_moons(200, 0.2, &mut StdRng::seed_from_u64(1));
+        let c = make_moons(200, 0.2, &mut StdRng::seed_from_u64(2));
+        assert_eq!(a, b);
+        assert_ne!(a.0, c.0);
+    }
+
+    #[test]
+    fn labels_are_shuffled() {
+        let (_, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(5));
+        assert_ne!(labels[..100], [0; 100]);
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_column() {
+        let cases = [
+            (
+                "1,2,0\n1,2\n",
+                "line 2, column 2: expected 3 fields (x1,x2,label), found 2",
+            ),
+            (
+                "x,y,label\n1,2,0\n3,nan,1\n",
+                "line 3, column 2: 'nan' is not finite",
+            ),
+            (
+                "1,2,-1\n",
+                "line 1, column 3: '-1' is not a class label (0, 1, 2, …)",
+            ),
+            (
+                "1,2,0.5\n",
+                "line 1, column 3: '0.5' is not a class label (0, 1, 2, …)",
+            ),
+            ("oops,1,0\n", "line 1, column 1: 'oops' is not a number"),
+            (
+                "x1,x2,label\n\n",
+                "no data rows (expected lines of x1,x2,label)",
+            ),
+        ];
+        for (text, message) in cases {
+            assert_eq!(
+                parse_csv(text).unwrap_err().to_string(),
+                message,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_is_only_a_first_line_of_words() {
+        // A non-numeric first line is a header; the same line further down is an error.
+        assert!(parse_csv("x1,x2,label\n1,2,0\n").is_ok());
+        let error = parse_csv("1,2,0\nx1,x2,label\n").unwrap_err();
+        assert_eq!(error.to_string(), "line 2, column 1: 'x1' is not a number");
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error() {
+        let error = load_csv("/nonexistent/points.csv").unwrap_err();
+        assert!(matches!(error, DataError::Io { .. }));
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read /nonexistent/points.csv: ")
+        );
+    }
+}
