@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::datasets::{load_csv, make_moons};
+use tapegrad::datasets::{DataError, load_csv, make_moons};
 use tapegrad::{Reduction, Tape, Tensor, Var};
 
 use args::Config;
@@ -150,9 +150,10 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
 
 fn load_data(config: &Config) -> Result<Data, String> {
     let (x, labels) = match &config.data {
-        Some(path) => {
-            load_csv(path).map_err(|error| format!("--data {}: {error}", path.display()))?
-        }
+        Some(path) => load_csv(path).map_err(|error| match error {
+            DataError::Io { .. } => format!("--data: {error}"),
+            _ => format!("--data {}: {error}", path.display()),
+        })?,
         None => make_moons(
             config.samples,
             config.noise,

@@ -1,0 +1,199 @@
+//! The moons example as a user runs it: `cargo test` builds the examples, and these tests run the
+//! binary, read what it prints, and look at what it writes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The example binary that `cargo test` built beside this test's own (`target/<profile>/examples/`).
+fn moons_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("moons{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: plain `cargo test` builds the examples (a filtered run may not: `cargo build --examples` first)",
+        binary.display()
+    );
+    binary
+}
+
+fn run_moons(args: &[&str]) -> Output {
+    Command::new(moons_binary())
+        .args(args)
+        .output()
+        .expect("the moons example runs")
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("tapegrad-moons-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}
+
+/// The number after `prefix` on the line that starts with it.
+fn printed_value(stdout: &str, prefix: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no '{prefix}' line in:\n{stdout}"));
+    line[prefix.len()..]
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("'{line}' does not end in a number"))
+}
+
+#[test]
+fn default_run_learns_the_moons_as_the_tutorial_does() {
+    let out = scratch_dir("default");
+    let output = run_moons(&["--out", out.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // One tutorial loss line per 1000 passes: iterations 0, 1000, …, 19000.
+    let loss_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("Loss after iteration "))
+        .collect();
+    assert_eq!(loss_lines.len(), 20, "{stdout}");
+    assert!(loss_lines[19].starts_with("Loss after iteration 19000: "));
+
+    let final_loss = printed_value(&stdout, "final loss:");
+    let accuracy = printed_value(&stdout, "train accuracy:");
+    assert!(final_loss < 0.08, "final loss {final_loss}");
+    assert!(accuracy >= 0.96, "train accuracy {accuracy}");
+    assert!(printed_value(&stdout, "Loss after iteration 0:") > final_loss);
+
+    for picture in ["moons.png", "loss.png"] {
+        let bytes = std::fs::read(out.join(picture)).unwrap_or_else(|e| panic!("{picture}: {e}"));
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 5000,
+            "{picture}: {} bytes",
+            bytes.len()
+        );
+    }
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn several_hidden_sizes_draw_one_grid() {
+    let out = scratch_dir("grid");
+    let output = run_moons(&[
+        "--hidden",
+        "1,3",
+        "--passes",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(stdout.matches("final loss:").count(), 2);
+    let grid = std::fs::read(out.join("moons_hidden.png")).expect("moons_hidden.png");
+    assert!(grid.starts_with(b"\x89PNG"));
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn a_csv_file_trains_like_generated_data() {
+    let out = scratch_dir("csv");
+    let csv = out.join("points.csv");
+    std::fs::write(&csv, "x1,x2,label\n0,0,0\n0.1,0.2,0\n1,1,1\n0.9,1.1,1\n").unwrap();
+    let output = run_moons(&[
+        "--data",
+        csv.to_str().unwrap(),
+        "--passes",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(printed_value(&stdout, "train accuracy:"), 1.0);
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_no_backtrace() {
+    let out = scratch_dir("bad");
+    let bad_csv = out.join("bad.csv");
+    std::fs::write(&bad_csv, "1,2,0\n3,x,1\n").unwrap();
+    let missing = out.join("missing.csv");
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["--hidden", "0"],
+            "moons: --hidden: '0' is not a whole number ≥ 1",
+        ),
+        (
+            &["--hidden", "3,,5"],
+            "moons: --hidden: '' is not a whole number ≥ 1",
+        ),
+        (
+            &["--lr", "-1"],
+            "moons: --lr: '-1' is not a positive number",
+        ),
+        (
+            &["--passes", "abc"],
+            "moons: --passes: 'abc' is not a whole number ≥ 1",
+        ),
+        (&["--passes"], "moons: --passes needs a value (see --help)"),
+        (
+            &["--colour", "red"],
+            "moons: unknown flag '--colour' (see --help)",
+        ),
+        (
+            &["--data", bad_csv.to_str().unwrap()],
+            "line 2, column 2: 'x' is not a number",
+        ),
+        (&["--data", missing.to_str().unwrap()], "cannot read"),
+    ];
+    for (args, message) in cases {
+        let output = run_moons(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // An output folder that cannot be made is refused before any training.
+    let blocked = out.join("a-file");
+    std::fs::write(&blocked, b"").unwrap();
+    let output = run_moons(&["--out", blocked.join("pictures").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("moons: --out ") && stderr.contains("cannot write there"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "trained before checking --out");
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn help_lists_every_flag() {
+    let output = run_moons(&["--help"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for flag in [
+        "--hidden",
+        "--passes",
+        "--lr",
+        "--reg",
+        "--samples",
+        "--noise",
+        "--seed",
+        "--data",
+        "--out",
+    ] {
+        assert!(stdout.contains(flag), "--help does not mention {flag}");
+    }
+}
