@@ -1,0 +1,499 @@
+//! Error messages as the docs give them: the op, the shapes, and (through `#[track_caller]`) the
+//! file and line of the caller's code, here `tests/errors.rs`; constructors return `ShapeError`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use tapegrad::ops::Op;
+use tapegrad::{Reduction, ShapeError, Tape, Tensor};
+
+/// The message of the panic `f` raises (the test fails if it returns normally).
+fn panic_message<T>(f: impl FnOnce() -> T) -> String {
+    let payload = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => payload,
+    };
+    if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else {
+        panic!("panic payload is not a string")
+    }
+}
+
+// ---- Shape errors inside a computation panic, naming the caller's line ----
+
+#[test]
+#[should_panic(
+    expected = "matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at tests/errors.rs:"
+)]
+fn matmul_inner_dimensions_differ() {
+    let tape = Tape::new();
+    let x = tape.constant(Tensor::zeros(&[200, 2]));
+    let w = tape.var(Tensor::zeros(&[3, 2]));
+    x.matmul(w);
+}
+
+#[test]
+#[should_panic(expected = "matmul: [3] x [3, 2]: both operands must be 2-D at tests/errors.rs:")]
+fn matmul_needs_matrices() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[3]));
+    let w = tape.var(Tensor::zeros(&[3, 2]));
+    x.matmul(w);
+}
+
+#[test]
+#[should_panic(
+    expected = "add: [5, 3] and [4] do not broadcast (axis 1: 3 vs 4) at tests/errors.rs:"
+)]
+fn add_shapes_that_do_not_broadcast() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[5, 3]));
+    let b = tape.var(Tensor::zeros(&[4]));
+    let _ = x + b;
+}
+
+#[test]
+#[should_panic(
+    expected = "sub: [4] and [5, 3] do not broadcast (axis 1: 4 vs 3) at tests/errors.rs:"
+)]
+fn sub_shapes_that_do_not_broadcast_small_on_the_left() {
+    let tape = Tape::new();
+    let b = tape.var(Tensor::zeros(&[4]));
+    let x = tape.constant(Tensor::zeros(&[5, 3]));
+    let _ = b - x;
+}
+
+#[test]
+#[should_panic(
+    expected = "mul: [2, 3, 4] and [5, 4] do not broadcast (axis 1: 3 vs 5) at tests/errors.rs:"
+)]
+fn mul_shapes_that_do_not_broadcast_rank_three() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2, 3, 4]));
+    let y = tape.var(Tensor::zeros(&[5, 4]));
+    let _ = x * y;
+}
+
+#[test]
+#[should_panic(
+    expected = "div: [2, 3] and [2] do not broadcast (axis 1: 3 vs 2) at tests/errors.rs:"
+)]
+fn div_shapes_that_do_not_broadcast() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::ones(&[2, 3]));
+    let y = tape.var(Tensor::ones(&[2]));
+    let _ = x / y;
+}
+
+#[test]
+#[should_panic(
+    expected = "add: [5, 3] and [4] do not broadcast (axis 1: 3 vs 4) at tests/errors.rs:"
+)]
+fn tensor_add_shapes_that_do_not_broadcast() {
+    let _ = &Tensor::zeros(&[5, 3]) + &Tensor::zeros(&[4]);
+}
+
+#[test]
+#[should_panic(expected = "reshape: [2, 3] has 6 elements, [4] needs 4 at tests/errors.rs:")]
+fn reshape_to_a_different_count() {
+    let tape = Tape::new();
+    tape.var(Tensor::zeros(&[2, 3])).reshape(&[4]);
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: label 3 of row 1 is out of range for 3 classes at tests/errors.rs:"
+)]
+fn cross_entropy_label_out_of_range() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[2, 3]));
+    z.cross_entropy(&[0, 3], Reduction::Mean);
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: 1 labels for logits [2, 3]: need one label per row at tests/errors.rs:"
+)]
+fn cross_entropy_too_few_labels() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[2, 3]));
+    z.cross_entropy(&[0], Reduction::Sum);
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: 3 labels for logits [2, 3]: need one label per row at tests/errors.rs:"
+)]
+fn cross_entropy_too_many_labels() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[2, 3]));
+    z.cross_entropy(&[0, 1, 2], Reduction::Sum);
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: logits must be 2-D [batch, classes], got [6] at tests/errors.rs:"
+)]
+fn cross_entropy_of_a_vector() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[6]));
+    z.cross_entropy(&[0], Reduction::Sum);
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: logits must be 2-D [batch, classes], got [2, 3, 4] at tests/errors.rs:"
+)]
+fn cross_entropy_of_a_rank_three_tensor() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[2, 3, 4]));
+    z.cross_entropy(&[0, 1], Reduction::Mean);
+}
+
+#[test]
+#[should_panic(expected = "sum_axis: axis 2 is out of range for shape [3, 4] at tests/errors.rs:")]
+fn sum_axis_out_of_range() {
+    let tape = Tape::new();
+    tape.var(Tensor::zeros(&[3, 4])).sum_axis(2, false);
+}
+
+#[test]
+#[should_panic(expected = "mean_axis: axis 1 is out of range for shape [5] at tests/errors.rs:")]
+fn mean_axis_out_of_range() {
+    let tape = Tape::new();
+    tape.var(Tensor::zeros(&[5])).mean_axis(1, true);
+}
+
+#[test]
+#[should_panic(expected = "sum_axis: axis 0 is out of range for shape [] at tests/errors.rs:")]
+fn sum_axis_of_a_scalar() {
+    let tape = Tape::new();
+    tape.var(Tensor::scalar(1.0)).sum_axis(0, true);
+}
+
+#[test]
+#[should_panic(expected = "softmax: axis 2 is out of range for shape [2, 3] at tests/errors.rs:")]
+fn softmax_axis_out_of_range() {
+    let tape = Tape::new();
+    tape.var(Tensor::zeros(&[2, 3])).softmax(2);
+}
+
+#[test]
+#[should_panic(
+    expected = "log_softmax: axis 3 is out of range for shape [2, 3, 4] at tests/errors.rs:"
+)]
+fn log_softmax_axis_out_of_range() {
+    let tape = Tape::new();
+    tape.var(Tensor::zeros(&[2, 3, 4])).log_softmax(3);
+}
+
+// ---- Backward and gradients ----
+
+#[test]
+#[should_panic(
+    expected = "backward: output has shape [2, 3], not one element; use backward_with(seed) for a non-scalar output at tests/errors.rs:"
+)]
+fn backward_of_a_non_scalar() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2, 3]));
+    x.tanh().backward();
+}
+
+#[test]
+#[should_panic(
+    expected = "backward_with: seed has shape [3, 2], the output [2, 3] at tests/errors.rs:"
+)]
+fn backward_with_a_seed_of_the_wrong_shape() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2, 3]));
+    x.exp().backward_with(Tensor::ones(&[3, 2]));
+}
+
+#[test]
+#[should_panic(
+    expected = "Gradients::wrt: #1 has no gradient: it is a constant, or the output does not depend on it (Gradients::get returns None instead) at tests/errors.rs:"
+)]
+fn wrt_a_constant() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(2.0));
+    let c = tape.constant(Tensor::scalar(3.0));
+    let grads = (x * c).backward();
+    grads.wrt(c);
+}
+
+#[test]
+#[should_panic(
+    expected = "Gradients::wrt: #1 has no gradient: it is a constant, or the output does not depend on it (Gradients::get returns None instead) at tests/errors.rs:"
+)]
+fn wrt_a_variable_the_output_does_not_use() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(2.0));
+    let unused = tape.var(Tensor::scalar(3.0));
+    let grads = x.square().backward();
+    grads.wrt(unused);
+}
+
+#[test]
+#[should_panic(expected = "value: #0 belongs to another tape at tests/errors.rs:")]
+fn value_of_a_variable_of_another_tape() {
+    let (first, second) = (Tape::new(), Tape::new());
+    let x = second.var(Tensor::scalar(1.0));
+    first.value(x);
+}
+
+#[test]
+#[should_panic(expected = "matmul: #0 belongs to another tape at tests/errors.rs:")]
+fn matmul_of_variables_of_two_tapes() {
+    let (first, second) = (Tape::new(), Tape::new());
+    let _pad = first.var(Tensor::eye(2));
+    let a = first.var(Tensor::eye(2));
+    let b = second.var(Tensor::eye(2));
+    a.matmul(b);
+}
+
+// ---- Tensor methods ----
+
+#[test]
+#[should_panic(expected = "item: tensor of shape [2] has 2 elements, not 1 at tests/errors.rs:")]
+fn item_of_a_vector_through_a_var() {
+    let tape = Tape::new();
+    tape.var(Tensor::from_slice(&[1.0, 2.0])).item();
+}
+
+#[test]
+#[should_panic(expected = "item: tensor of shape [0] has 0 elements, not 1 at tests/errors.rs:")]
+fn item_of_an_empty_tensor() {
+    Tensor::zeros(&[0]).item();
+}
+
+#[test]
+#[should_panic(expected = "index: [2, 0] is outside a tensor of shape [2, 3] at tests/errors.rs:")]
+fn index_out_of_range() {
+    let t = Tensor::zeros(&[2, 3]);
+    let _ = t[[2, 0]];
+}
+
+#[test]
+#[should_panic(expected = "index: [0] is outside a tensor of shape [2, 3] at tests/errors.rs:")]
+fn index_of_the_wrong_rank() {
+    let t = Tensor::zeros(&[2, 3]);
+    let _ = t[[0]];
+}
+
+#[test]
+#[should_panic(expected = "index: [0, 3] is outside a tensor of shape [2, 3] at tests/errors.rs:")]
+fn index_mut_out_of_range() {
+    let mut t = Tensor::zeros(&[2, 3]);
+    t[[0, 3]] = 1.0;
+}
+
+#[test]
+#[should_panic(expected = "add_scaled: [2] and [3] differ at tests/errors.rs:")]
+fn add_scaled_needs_equal_shapes() {
+    let mut w = Tensor::zeros(&[2]);
+    w.add_scaled(-0.1, &Tensor::zeros(&[3]));
+}
+
+#[test]
+#[should_panic(expected = "max_abs_diff: [2, 1] and [2] differ at tests/errors.rs:")]
+fn max_abs_diff_needs_equal_shapes() {
+    Tensor::zeros(&[2, 1]).max_abs_diff(&Tensor::zeros(&[2]));
+}
+
+#[test]
+#[should_panic(expected = "broadcast_to: [2, 3] does not broadcast to [3] at tests/errors.rs:")]
+fn broadcast_to_a_smaller_shape() {
+    Tensor::zeros(&[2, 3]).broadcast_to(&[3]);
+}
+
+#[test]
+#[should_panic(
+    expected = "broadcast_to: [3] and [4] do not broadcast (axis 0: 3 vs 4) at tests/errors.rs:"
+)]
+fn broadcast_to_a_clashing_shape() {
+    Tensor::zeros(&[3]).broadcast_to(&[4]);
+}
+
+#[test]
+#[should_panic(expected = "sum_to_shape: [3] cannot be summed down to [2, 3] at tests/errors.rs:")]
+fn sum_to_a_larger_shape() {
+    Tensor::zeros(&[3]).sum_to_shape(&[2, 3]);
+}
+
+#[test]
+#[should_panic(
+    expected = "matmul_t: [2, 3] x [2, 2]: inner dimensions differ (3 vs 2) at tests/errors.rs:"
+)]
+fn matmul_t_inner_dimensions_differ() {
+    Tensor::zeros(&[2, 3]).matmul_t(&Tensor::zeros(&[2, 2]));
+}
+
+// ---- Constructors return errors instead ----
+
+#[test]
+fn tensor_new_with_the_wrong_length_is_an_error() {
+    let error = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap_err();
+    assert_eq!(error.shape.as_slice(), &[2, 3]);
+    assert_eq!(error.len, 5);
+    assert_eq!(
+        error.to_string(),
+        "Tensor::new: 5 values do not fill shape [2, 3] (it needs 6)"
+    );
+    let error: ShapeError = Tensor::new(vec![], &[]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Tensor::new: 0 values do not fill shape [] (it needs 1)"
+    );
+    let error = Tensor::new(vec![1.0], &[2, 0]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Tensor::new: 1 values do not fill shape [2, 0] (it needs 0)"
+    );
+    // It is a std error, usable with `?`.
+    let boxed: Box<dyn std::error::Error> = Box::new(error);
+    assert!(boxed.to_string().starts_with("Tensor::new: "));
+    // The right lengths are accepted.
+    assert_eq!(Tensor::new(vec![7.0], &[]).unwrap().item(), 7.0);
+    assert_eq!(Tensor::new(vec![], &[2, 0]).unwrap().len(), 0);
+}
+
+// ---- The line in the message is the caller's exact line ----
+
+#[test]
+fn messages_name_the_line_of_the_call() {
+    let tape = Tape::new();
+    let x = tape.constant(Tensor::zeros(&[200, 2]));
+    let w = tape.var(Tensor::zeros(&[3, 2]));
+    let line = line!() + 1;
+    let message = panic_message(|| x.matmul(w));
+    let expected = format!(
+        "matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+
+    let b = tape.var(Tensor::zeros(&[4]));
+    let line = line!() + 1;
+    let message = panic_message(|| x + b);
+    let expected = format!(
+        "add: [200, 2] and [4] do not broadcast (axis 1: 2 vs 4) at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+
+    let line = line!() + 1;
+    let message = panic_message(|| x.cross_entropy(&[5; 200], Reduction::Mean));
+    let expected = format!(
+        "cross_entropy: label 5 of row 0 is out of range for 2 classes at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+
+    let line = line!() + 1;
+    let message = panic_message(|| x.backward());
+    let expected = format!(
+        "backward: output has shape [200, 2], not one element; use backward_with(seed) for a non-scalar output at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+}
+
+/// A custom op whose forward calls a `Tensor` method that can panic: the doc promises that
+/// `forward` is `#[track_caller]` through the trait, so the panic names the line that applied the op.
+struct Outer;
+
+impl Op for Outer {
+    fn name(&self) -> &'static str {
+        "outer"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].matmul(&inputs[1].transpose())
+    }
+    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![
+            grad_output.matmul(inputs[1]),
+            grad_output.transpose().matmul(inputs[0]),
+        ]
+    }
+}
+
+#[test]
+fn a_custom_op_forward_panic_names_the_line_that_applied_it() {
+    let tape = Tape::new();
+    let a = tape.var(Tensor::zeros(&[2, 3]));
+    let b = tape.var(Tensor::zeros(&[4, 2]));
+    let line = line!() + 1;
+    let message = panic_message(|| tape.apply(Outer, &[a, b]));
+    let expected = format!(
+        "matmul: [2, 3] x [2, 4]: inner dimensions differ (3 vs 2) at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+}
+
+/// An op whose backward returns one gradient too many.
+struct Miscounted;
+
+impl Op for Miscounted {
+    fn name(&self) -> &'static str {
+        "miscounted"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].clone()
+    }
+    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        vec![grad_output.clone(), grad_output.clone()]
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "miscounted: backward returned 2 gradients for 1 inputs (node #1, created at tests/errors.rs:"
+)]
+fn a_backward_with_the_wrong_number_of_gradients() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2]));
+    tape.apply(Miscounted, &[x]).sum().backward();
+}
+
+/// An op whose backward returns a gradient of a shape the input cannot be summed down from.
+struct Misshapen;
+
+impl Op for Misshapen {
+    fn name(&self) -> &'static str {
+        "misshapen"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].clone()
+    }
+    fn backward(
+        &self,
+        _inputs: &[&Tensor],
+        _output: &Tensor,
+        _grad_output: &Tensor,
+    ) -> Vec<Tensor> {
+        vec![Tensor::zeros(&[4])]
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "misshapen: backward returned a gradient of shape [4] for an input of shape [2, 3] (node created at tests/errors.rs:"
+)]
+fn a_backward_with_a_gradient_of_the_wrong_shape() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2, 3]));
+    tape.apply(Misshapen, &[x]).sum().backward();
+}
