@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn sum_to_shape_reduces_leading_and_unit_axes() {
-        let t = Tensor::new((0..12).map(f64::from).collect(), &[2, 2, 3]).unwrap();
+        let t = crate::tensor::counting(&[2, 2, 3]);
         assert_eq!(t.sum_to_shape(&[3]).data(), &[18.0, 22.0, 26.0]);
         assert_eq!(t.sum_to_shape(&[2, 1, 1]).data(), &[15.0, 51.0]);
         assert_eq!(t.sum_to_shape(&[1, 2, 1]).data(), &[24.0, 42.0]);

@@ -163,16 +163,7 @@ fn matrix_view(tensor: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn counting(shape: &[usize]) -> Tensor {
-        Tensor::new(
-            (0..shape.iter().product::<usize>())
-                .map(|i| i as f64)
-                .collect(),
-            shape,
-        )
-        .unwrap()
-    }
+    use crate::tensor::counting;
 
     #[test]
     fn transposed_products_match_explicit_transposes() {

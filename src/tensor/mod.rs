@@ -287,3 +287,10 @@ impl From<f64> for Tensor {
         Tensor::scalar(value)
     }
 }
+
+/// `0, 1, 2, …` laid out in `shape`: a tensor whose every element says where it came from.
+#[cfg(test)]
+pub(crate) fn counting(shape: &[usize]) -> Tensor {
+    let len = shape.iter().product::<usize>();
+    Tensor::new((0..len).map(|i| i as f64).collect(), shape).expect("len fills shape")
+}

@@ -210,16 +210,7 @@ pub(crate) fn log_sum_exp(lane: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn counting(shape: &[usize]) -> Tensor {
-        Tensor::new(
-            (0..shape.iter().product::<usize>())
-                .map(|i| i as f64)
-                .collect(),
-            shape,
-        )
-        .unwrap()
-    }
+    use crate::tensor::counting;
 
     #[test]
     fn every_axis_of_a_rank_three_tensor() {
