@@ -108,7 +108,7 @@ impl Model {
 pub struct Trained {
     pub hidden: usize,
     pub model: Model,
-    /// `(pass, reported loss)`, about 200 points over the run.
+    /// `(passes done, reported loss)`, about 200 points over the run.
     pub losses: Vec<(usize, f64)>,
     pub accuracy: f64,
 }
@@ -131,12 +131,14 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
                 println!("Loss after iteration {pass}: {loss:.6}");
             }
             if pass % record_every == 0 {
-                losses.push((pass, loss));
+                losses.push((pass + 1, loss)); // plotted against the number of passes done
             }
         }
     }
     let final_loss = model.reported_loss(data, config.reg);
-    losses.push((config.passes, final_loss));
+    if losses.last().map(|&(passes, _)| passes) != Some(config.passes) {
+        losses.push((config.passes, final_loss));
+    }
     let accuracy = model.accuracy(data);
     println!("final loss: {final_loss:.6}");
     println!("train accuracy: {accuracy:?}");

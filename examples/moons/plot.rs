@@ -155,7 +155,7 @@ pub fn loss_curves(path: &Path, runs: &[Trained]) -> Outcome {
         )?;
     chart
         .configure_mesh()
-        .x_desc("pass")
+        .x_desc("passes")
         .y_desc("loss (log scale)")
         .y_label_formatter(&|loss| format!("{loss:.3}"))
         .label_style(("sans-serif", 13))
