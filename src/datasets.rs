@@ -150,8 +150,9 @@ pub fn parse_csv(text: &str) -> Result<(Tensor, Vec<usize>), DataError> {
             message,
         };
         if fields.len() != 3 {
+            // The first missing field, or the first one too many.
             return Err(error(
-                fields.len().min(4),
+                (fields.len() + 1).min(4),
                 format!("expected 3 fields (x1,x2,label), found {}", fields.len()),
             ));
         }
@@ -230,7 +231,11 @@ mod tests {
         let cases = [
             (
                 "1,2,0\n1,2\n",
-                "line 2, column 2: expected 3 fields (x1,x2,label), found 2",
+                "line 2, column 3: expected 3 fields (x1,x2,label), found 2",
+            ),
+            (
+                "1,2,0,4\n",
+                "line 1, column 4: expected 3 fields (x1,x2,label), found 4",
             ),
             (
                 "x,y,label\n1,2,0\n3,nan,1\n",

@@ -497,3 +497,13 @@ fn a_backward_with_a_gradient_of_the_wrong_shape() {
     let x = tape.var(Tensor::zeros(&[2, 3]));
     tape.apply(Misshapen, &[x]).sum().backward();
 }
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: logits [0, 2] are empty: need at least one row and one class at tests/errors.rs:"
+)]
+fn cross_entropy_of_an_empty_batch() {
+    let tape = Tape::new();
+    let z = tape.var(Tensor::zeros(&[0, 2]));
+    z.cross_entropy(&[], Reduction::Mean);
+}

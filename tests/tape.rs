@@ -403,3 +403,11 @@ fn ops_refuse_a_variable_of_another_tape() {
     let y = second.var(Tensor::scalar(1.0));
     let _ = x + y;
 }
+
+#[test]
+fn powf_zero_has_zero_gradient_even_at_zero() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_slice(&[0.0, 2.0]));
+    let grads = x.powf(0.0).sum().backward();
+    assert_eq!(grads.wrt(x).data(), &[0.0, 0.0]);
+}

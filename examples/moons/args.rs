@@ -16,6 +16,7 @@ usage: cargo run --release --example moons -- [flags]
   --noise X       standard deviation of the noise added to the points               [0.2]
   --seed N        seed of the data and the initial weights                          [0]
   --data FILE     train on x1,x2,label rows from a CSV file instead of two moons
+                  (labels 0, 1, …, C-1: the network gets one output per class)
   --out DIR       where the pictures go                                             [.]
   --help          this text";
 

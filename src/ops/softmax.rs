@@ -131,6 +131,15 @@ impl CrossEntropy {
                 ),
             );
         };
+        if classes == 0 || rows == 0 {
+            shape_panic(
+                "cross_entropy",
+                format_args!(
+                    "logits {:?} are empty: need at least one row and one class",
+                    logits.shape()
+                ),
+            );
+        }
         if self.labels.len() != rows {
             shape_panic(
                 "cross_entropy",

@@ -238,6 +238,10 @@ impl Op for PowF {
     }
     fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
         let p = self.0;
+        if p == 0.0 {
+            // x⁰ is constant; written out so that x = 0 gives 0, not 0 · 0⁻¹ = NaN.
+            return vec![Tensor::zeros(inputs[0].shape())];
+        }
         vec![grad_output.zip_map(inputs[0], "powf backward", |g, x| g * p * x.powf(p - 1.0))]
     }
 }
