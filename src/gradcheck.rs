@@ -193,7 +193,7 @@ fn analytic_gradients<F>(
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
-    let vars: SmallVec<[Var<'_>; 4]> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+    let vars = vars_on(tape, inputs);
     let output = f(&vars);
     if output.value().len() != 1 {
         return Err(GradCheckError::NotScalar {
@@ -210,8 +210,12 @@ where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
     tape.clear();
-    let vars: SmallVec<[Var<'_>; 4]> = inputs.iter().map(|t| tape.var(t.clone())).collect();
-    f(&vars).item()
+    f(&vars_on(tape, inputs)).item()
+}
+
+/// One variable per input tensor, on `tape`.
+fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
+    inputs.iter().map(|t| tape.var(t.clone())).collect()
 }
 
 /// The multi-index of row-major offset `offset` in `shape`.

@@ -45,7 +45,7 @@ fn axis_len(shape: &[usize], rank: usize, axis: usize) -> usize {
 }
 
 /// Row-major strides of `shape` seen as broadcast to `target`: 0 on every broadcast axis.
-fn broadcast_strides(shape: &[usize], target: &[usize]) -> Shape {
+pub(super) fn broadcast_strides(shape: &[usize], target: &[usize]) -> Shape {
     let mut strides = Shape::from_elem(0, target.len());
     let mut stride = 1;
     for axis in (0..target.len()).rev() {
@@ -59,17 +59,29 @@ fn broadcast_strides(shape: &[usize], target: &[usize]) -> Shape {
 }
 
 /// Calls `visit(a_offset, b_offset)` for every element of `target` in row-major order, with the
-/// offsets into tensors of shapes `a` and `b` broadcast to it. An odometer, no allocation per element.
+/// offsets into tensors of shapes `a` and `b` broadcast to it.
 pub(super) fn for_each_broadcast(
     target: &[usize],
     a: &[usize],
     b: &[usize],
+    visit: impl FnMut(usize, usize),
+) {
+    let (stride_a, stride_b) = (broadcast_strides(a, target), broadcast_strides(b, target));
+    for_each_strided(target, &stride_a, &stride_b, visit);
+}
+
+/// Walks `target` in row-major order and calls `visit(a_offset, b_offset)`, where each offset
+/// moves by its own stride per step along an axis (0 to repeat, permuted to transpose).
+/// An odometer: no allocation per element.
+pub(super) fn for_each_strided(
+    target: &[usize],
+    stride_a: &[usize],
+    stride_b: &[usize],
     mut visit: impl FnMut(usize, usize),
 ) {
     if target.contains(&0) {
         return;
     }
-    let (stride_a, stride_b) = (broadcast_strides(a, target), broadcast_strides(b, target));
     let mut index = Shape::from_elem(0, target.len());
     let (mut offset_a, mut offset_b) = (0, 0);
     loop {

@@ -3,6 +3,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+use super::broadcast::{broadcast_strides, for_each_strided};
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {
@@ -98,28 +99,13 @@ impl Tensor {
         if self.rank() < 2 {
             return self.clone();
         }
-        // Walk the output in order; `offset` follows the same element in the input, whose
-        // strides read backwards are the output's axes.
-        let mut strides: Shape = Shape::from_elem(1, self.rank());
-        for axis in (0..self.rank() - 1).rev() {
-            strides[axis] = strides[axis + 1] * self.shape[axis + 1];
-        }
+        // Walk the output in order; the input's strides read backwards follow the same element.
+        let mut strides = broadcast_strides(&self.shape, &self.shape);
         strides.reverse();
         let mut data = Vec::with_capacity(self.len());
-        let mut index = Shape::from_elem(0, self.rank());
-        let mut offset = 0;
-        for _ in 0..self.len() {
-            data.push(self.data[offset]);
-            for axis in (0..shape.len()).rev() {
-                index[axis] += 1;
-                offset += strides[axis];
-                if index[axis] < shape[axis] {
-                    break;
-                }
-                offset -= strides[axis] * shape[axis];
-                index[axis] = 0;
-            }
-        }
+        for_each_strided(&shape, &strides, &strides, |offset, _| {
+            data.push(self.data[offset])
+        });
         Tensor::from_parts(data, shape)
     }
 
