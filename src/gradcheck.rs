@@ -145,27 +145,21 @@ impl GradCheck {
     where
         F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
     {
-        let mut tape = Tape::new();
-        let analytic = analytic_gradients(&tape, inputs, &f)?;
+        let analytic = analytic_gradients(&Tape::new(), inputs, &f)?;
+        let analytic = analytic
+            .into_iter()
+            .enumerate()
+            .map(|(input, grad)| grad.ok_or(GradCheckError::NoGradient { input }))
+            .collect::<Result<Vec<Tensor>, _>>()?;
+        let numeric = self.numeric_gradients(inputs, f);
         let mut report = GradCheckReport {
             elements: 0,
             max_abs_error: 0.0,
         };
-        let mut perturbed: Vec<Tensor> = inputs.to_vec();
-        for (input, analytic) in analytic.iter().enumerate() {
-            let analytic = analytic
-                .as_ref()
-                .ok_or(GradCheckError::NoGradient { input })?;
-            for element in 0..inputs[input].len() {
-                let original = inputs[input].data()[element];
-                perturbed[input].data_mut()[element] = original + self.eps;
-                let above = evaluate(&mut tape, &perturbed, &f);
-                perturbed[input].data_mut()[element] = original - self.eps;
-                let below = evaluate(&mut tape, &perturbed, &f);
-                perturbed[input].data_mut()[element] = original;
-
-                let numeric = (above - below) / (2.0 * self.eps);
-                let analytic = analytic.data()[element];
+        for (input, (analytic, numeric)) in analytic.iter().zip(&numeric).enumerate() {
+            for (element, (&analytic, &numeric)) in
+                analytic.data().iter().zip(numeric.data()).enumerate()
+            {
                 let error = (analytic - numeric).abs();
                 let within = error <= self.atol + self.rtol * numeric.abs();
                 if !within || error.is_nan() {
@@ -181,6 +175,38 @@ impl GradCheck {
             }
         }
         Ok(report)
+    }
+
+    /// The central finite difference `(f(x + eps) − f(x − eps)) / (2 eps)` of `f` with respect to
+    /// every element of every input: the numeric side of [`check`](GradCheck::check), for tables
+    /// that show it beside other gradients. `f` must return one element (it panics otherwise).
+    ///
+    /// ```
+    /// use tapegrad::{GradCheck, Tensor};
+    /// let x = Tensor::from_slice(&[1.0, 2.0]);
+    /// let numeric = GradCheck::default().numeric_gradients(&[x], |v| v[0].square().sum());
+    /// assert!(numeric[0].approx_eq(&Tensor::from_slice(&[2.0, 4.0]), 1e-8));
+    /// ```
+    pub fn numeric_gradients<F>(&self, inputs: &[Tensor], f: F) -> Vec<Tensor>
+    where
+        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    {
+        let mut tape = Tape::new();
+        let mut perturbed: Vec<Tensor> = inputs.to_vec();
+        let mut gradients = Vec::with_capacity(inputs.len());
+        for (input, tensor) in inputs.iter().enumerate() {
+            let mut gradient = Tensor::zeros(tensor.shape());
+            for (element, &original) in tensor.data().iter().enumerate() {
+                perturbed[input].data_mut()[element] = original + self.eps;
+                let above = evaluate(&mut tape, &perturbed, &f);
+                perturbed[input].data_mut()[element] = original - self.eps;
+                let below = evaluate(&mut tape, &perturbed, &f);
+                perturbed[input].data_mut()[element] = original;
+                gradient.data_mut()[element] = (above - below) / (2.0 * self.eps);
+            }
+            gradients.push(gradient);
+        }
+        gradients
     }
 }
 
@@ -219,7 +245,7 @@ fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
 }
 
 /// The multi-index of row-major offset `offset` in `shape`.
-fn unravel(mut offset: usize, shape: &[usize]) -> Shape {
+pub(crate) fn unravel(mut offset: usize, shape: &[usize]) -> Shape {
     let mut index = Shape::from_elem(0, shape.len());
     for (axis, &len) in shape.iter().enumerate().rev() {
         index[axis] = offset % len;

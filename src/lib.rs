@@ -44,14 +44,19 @@
 #![warn(missing_docs)]
 
 mod backward;
+mod compare;
 pub mod datasets;
 mod gradcheck;
+pub mod manual;
 pub mod ops;
 mod tape;
 mod tensor;
 mod var;
 
 pub use backward::Gradients;
+pub use compare::{
+    GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
+};
 pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck};
 pub use ops::Reduction;
 pub use tape::{NodeId, Tape};

@@ -18,6 +18,10 @@ usage: cargo run --release --example moons -- [flags]
   --data FILE     train on x1,x2,label rows from a CSV file instead of two moons
                   (labels 0, 1, …, C-1: the network gets one output per class)
   --out DIR       where the pictures go                                             [.]
+  --check-gradients
+                  at passes 0, 1, 10, 100, 1000 and the last, print the tape's gradients
+                  against the tutorial's hand-derived ones and finite differences;
+                  exit with status 1 if they disagree
   --help          this text";
 
 /// What the flags asked for.
@@ -32,6 +36,7 @@ pub struct Config {
     pub seed: u64,
     pub data: Option<PathBuf>,
     pub out: PathBuf,
+    pub check_gradients: bool,
 }
 
 impl Default for Config {
@@ -46,6 +51,7 @@ impl Default for Config {
             seed: 0,
             data: None,
             out: PathBuf::from("."),
+            check_gradients: false,
         }
     }
 }
@@ -57,6 +63,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, S
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
             return Ok(None);
+        }
+        if arg == "--check-gradients" {
+            config.check_gradients = true;
+            continue;
         }
         // Both `--flag value` and `--flag=value`.
         let (flag, inline_value) = match arg.split_once('=') {

@@ -9,6 +9,7 @@
 //! Run: `cargo run --release --example moons` (`-- --help` for the flags).
 
 mod args;
+mod check;
 mod plot;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tapegrad::datasets::{DataError, load_csv, make_moons};
+use tapegrad::manual::TwoLayer;
 use tapegrad::{Reduction, Tape, Tensor, Var};
 
 use args::Config;
@@ -27,90 +29,70 @@ pub struct Data {
     pub labels: Vec<usize>,
 }
 
-/// The tutorial's parameters: W1 `[2, H]`, b1 `[1, H]`, W2 `[H, C]`, b2 `[1, C]`.
-pub struct Model {
-    pub w1: Tensor,
-    pub b1: Tensor,
-    pub w2: Tensor,
-    pub b2: Tensor,
-}
-
 /// The model's parameters as variables on one tape, in the order W1, b1, W2, b2.
 type Params<'t> = [Var<'t>; 4];
 
-impl Model {
-    /// The tutorial's initialisation: W ~ N(0, 1) / √(fan-in), biases zero.
-    fn new(hidden: usize, classes: usize, rng: &mut StdRng) -> Model {
-        Model {
-            w1: &Tensor::randn(&[2, hidden], rng) / 2f64.sqrt(),
-            b1: Tensor::zeros(&[1, hidden]),
-            w2: &Tensor::randn(&[hidden, classes], rng) / (hidden as f64).sqrt(),
-            b2: Tensor::zeros(&[1, classes]),
-        }
-    }
+fn on_tape<'t>(model: &TwoLayer, tape: &'t Tape) -> Params<'t> {
+    [&model.w1, &model.b1, &model.w2, &model.b2].map(|param| tape.var(param.clone()))
+}
 
-    fn on_tape<'t>(&self, tape: &'t Tape) -> Params<'t> {
-        [&self.w1, &self.b1, &self.w2, &self.b2].map(|param| tape.var(param.clone()))
-    }
+/// `z2 = tanh(x W1 + b1) W2 + b2`: the logits, whose softmax is the tutorial's ŷ.
+fn logits<'t>(x: Var<'t>, [w1, b1, w2, b2]: Params<'t>) -> Var<'t> {
+    let z1 = x.matmul(w1) + b1;
+    let a1 = z1.tanh();
+    a1.matmul(w2) + b2
+}
 
-    /// `z2 = tanh(x W1 + b1) W2 + b2`: the logits, whose softmax is the tutorial's ŷ.
-    fn logits<'t>(x: Var<'t>, [w1, b1, w2, b2]: Params<'t>) -> Var<'t> {
-        let z1 = x.matmul(w1) + b1;
-        let a1 = z1.tanh();
-        a1.matmul(w2) + b2
-    }
+/// Σ cross-entropy + reg/2 (|W1|² + |W2|²): the objective the tutorial's update descends.
+fn objective<'t>(tape: &'t Tape, params: Params<'t>, data: &Data, reg: f64) -> Var<'t> {
+    let x = tape.constant(data.x.clone());
+    let data_loss = logits(x, params).cross_entropy(&data.labels, Reduction::Sum);
+    let [w1, _, w2, _] = params;
+    data_loss + reg / 2.0 * (w1.square().sum() + w2.square().sum())
+}
 
-    /// Σ cross-entropy + reg/2 (|W1|² + |W2|²): the objective the tutorial's update descends.
-    fn objective<'t>(tape: &'t Tape, params: Params<'t>, data: &Data, reg: f64) -> Var<'t> {
-        let x = tape.constant(data.x.clone());
-        let data_loss = Model::logits(x, params).cross_entropy(&data.labels, Reduction::Sum);
-        let [w1, _, w2, _] = params;
-        data_loss + reg / 2.0 * (w1.square().sum() + w2.square().sum())
-    }
+/// dW1, db1, dW2, db2 of the objective: what the tutorial derives by hand, here by the tape.
+fn tape_gradients(model: &TwoLayer, tape: &mut Tape, data: &Data, reg: f64) -> TwoLayer {
+    tape.clear();
+    let params = on_tape(model, tape);
+    let grads = objective(tape, params, data, reg).backward();
+    let [w1, b1, w2, b2] = params.map(|param| grads.wrt(param).clone());
+    TwoLayer { w1, b1, w2, b2 }
+}
 
-    /// One pass of the tutorial's loop: forward, backprop (by the tape), gradient-descent update.
-    fn train_pass(&mut self, tape: &mut Tape, data: &Data, lr: f64, reg: f64) {
-        tape.clear();
-        let params = self.on_tape(tape);
-        let grads = Model::objective(tape, params, data, reg).backward();
-        let [w1, b1, w2, b2] = params;
-        self.w1.add_scaled(-lr, grads.wrt(w1));
-        self.b1.add_scaled(-lr, grads.wrt(b1));
-        self.w2.add_scaled(-lr, grads.wrt(w2));
-        self.b2.add_scaled(-lr, grads.wrt(b2));
-    }
+/// The loss the tutorial prints (its `calculate_loss`): the objective divided by N.
+fn reported_loss(model: &TwoLayer, data: &Data, reg: f64) -> f64 {
+    let tape = Tape::new();
+    objective(&tape, on_tape(model, &tape), data, reg).item() / data.labels.len() as f64
+}
 
-    /// The loss the tutorial prints (its `calculate_loss`): the objective divided by N.
-    fn reported_loss(&self, data: &Data, reg: f64) -> f64 {
-        let tape = Tape::new();
-        Model::objective(&tape, self.on_tape(&tape), data, reg).item() / data.labels.len() as f64
-    }
+/// The most probable class of each row of `x`.
+pub fn predict(model: &TwoLayer, x: &Tensor) -> Vec<usize> {
+    let tape = Tape::new();
+    logits(tape.constant(x.clone()), on_tape(model, &tape))
+        .value()
+        .argmax_axis(1)
+}
 
-    /// The most probable class of each row of `x`.
-    pub fn predict(&self, x: &Tensor) -> Vec<usize> {
-        let tape = Tape::new();
-        let logits = Model::logits(tape.constant(x.clone()), self.on_tape(&tape));
-        logits.value().argmax_axis(1)
-    }
-
-    fn accuracy(&self, data: &Data) -> f64 {
-        let predictions = self.predict(&data.x);
-        let correct = predictions
-            .iter()
-            .zip(&data.labels)
-            .filter(|(p, l)| p == l)
-            .count();
-        correct as f64 / data.labels.len() as f64
-    }
+fn accuracy(model: &TwoLayer, data: &Data) -> f64 {
+    let predictions = predict(model, &data.x);
+    let correct = predictions
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    correct as f64 / data.labels.len() as f64
 }
 
 /// A model trained with one hidden size, and how its loss went.
 pub struct Trained {
     pub hidden: usize,
-    pub model: Model,
+    pub model: TwoLayer,
     /// `(passes done, reported loss)`, about 200 points over the run.
     pub losses: Vec<(usize, f64)>,
     pub accuracy: f64,
+    /// With `--check-gradients`: whether tape, hand formulas and finite differences agreed.
+    pub gradients_agreed: bool,
 }
 
 fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
@@ -118,15 +100,20 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
     // Every hidden size starts from the same stream, as the tutorial reseeds before each model;
     // the data have their own stream (`seed`), the weights `seed + 1`.
     let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(1));
-    let mut model = Model::new(hidden, classes, &mut rng);
+    let mut model = TwoLayer::init(2, hidden, classes, &mut rng);
     let mut tape = Tape::new();
     let mut losses = Vec::new();
+    let mut all_agreed = true;
     let record_every = (config.passes / 200).max(1);
     for pass in 0..config.passes {
-        model.train_pass(&mut tape, data, config.lr, config.reg);
+        let gradients = tape_gradients(&model, &mut tape, data, config.reg);
+        if config.check_gradients && check::is_checkpoint(pass, config.passes) {
+            all_agreed &= check::report(pass, &model, &gradients, data, config.reg);
+        }
+        model.descend(&gradients, config.lr);
         // Like the tutorial, the loss at pass i is that of the model after update i.
         if pass % 1000 == 0 || pass % record_every == 0 {
-            let loss = model.reported_loss(data, config.reg);
+            let loss = reported_loss(&model, data, config.reg);
             if pass % 1000 == 0 {
                 println!("Loss after iteration {pass}: {loss:.6}");
             }
@@ -135,11 +122,11 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
             }
         }
     }
-    let final_loss = model.reported_loss(data, config.reg);
+    let final_loss = reported_loss(&model, data, config.reg);
     if losses.last().map(|&(passes, _)| passes) != Some(config.passes) {
         losses.push((config.passes, final_loss));
     }
-    let accuracy = model.accuracy(data);
+    let accuracy = accuracy(&model, data);
     println!("final loss: {final_loss:.6}");
     println!("train accuracy: {accuracy:?}");
     Trained {
@@ -147,6 +134,7 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
         model,
         losses,
         accuracy,
+        gradients_agreed: all_agreed,
     }
 }
 
@@ -174,7 +162,8 @@ fn check_writable(dir: &Path) -> Result<(), String> {
         .map_err(|error| format!("--out {}: cannot write there: {error}", dir.display()))
 }
 
-fn run(config: &Config) -> Result<(), String> {
+/// Trains and draws; the exit code is a failure when `--check-gradients` found a disagreement.
+fn run(config: &Config) -> Result<ExitCode, String> {
     let data = load_data(config)?;
     check_writable(&config.out)?;
     let mut runs = Vec::new();
@@ -201,7 +190,19 @@ fn run(config: &Config) -> Result<(), String> {
         .map(|path| path.display().to_string())
         .collect();
     println!("pictures: {}", names.join(", "));
-    Ok(())
+    if config.check_gradients {
+        if runs.iter().all(|run| run.gradients_agreed) {
+            println!(
+                "gradients agree: autodiff = hand-derived within relative {:e}, = finite differences within {:e}",
+                check::HAND_TOLERANCE,
+                check::NUMERIC_TOLERANCE
+            );
+        } else {
+            println!("gradients DISAGREE: see the rows above whose errors exceed the tolerances");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -217,7 +218,7 @@ fn main() -> ExitCode {
         }
     };
     match run(&config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("moons: {message}");
             ExitCode::from(2)

@@ -99,7 +99,7 @@ fn draw_boundary(
         }
     }
     let centres = Tensor::new(centres, &[GRID_CELLS * GRID_CELLS, 2])?;
-    let classes = run.model.predict(&centres);
+    let classes = crate::predict(&run.model, &centres);
     chart.draw_series(
         centres
             .data()
