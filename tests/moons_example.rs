@@ -197,3 +197,39 @@ fn help_lists_every_flag() {
         assert!(stdout.contains(flag), "--help does not mention {flag}");
     }
 }
+
+#[test]
+fn check_gradients_prints_the_tables_and_the_verdict() {
+    let out = scratch_dir("check");
+    let output = run_moons(&[
+        "--check-gradients",
+        "--passes",
+        "1001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for pass in [0, 1, 10, 100, 1000] {
+        assert!(
+            stdout.contains(&format!("\npass {pass}:\n"))
+                || stdout.starts_with(&format!("pass {pass}:\n")),
+            "no table at pass {pass}:\n{stdout}"
+        );
+    }
+    assert_eq!(
+        stdout.matches("max |autodiff - hand|").count(),
+        5,
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("gradients agree: "),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(out).ok();
+}

@@ -4,7 +4,7 @@
 //! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
 
 use super::Op;
-use crate::tensor::{log_sum_exp, shape_panic};
+use crate::tensor::{shape_panic, softmax_lane};
 use crate::{Tensor, Var};
 
 /// `exp(x) / Σ exp(x)` along `axis`. PyTorch: `torch.softmax(x, dim)`.
@@ -177,11 +177,9 @@ impl Op for CrossEntropy {
         let rows = logits.data().chunks_exact(classes);
         let probability_rows = probabilities.data_mut().chunks_exact_mut(classes);
         for ((z, p), &label) in rows.zip(probability_rows).zip(&self.labels) {
-            let log_sum = log_sum_exp(z);
+            // The same probabilities as `Tensor::softmax`, bit for bit, and log Σ exp(z) with them.
+            let log_sum = softmax_lane(z, p);
             total += log_sum - z[label];
-            for (p, &z) in p.iter_mut().zip(z) {
-                *p = (z - log_sum).exp();
-            }
         }
         self.probabilities = Some(probabilities);
         Tensor::scalar(total * self.row_weight())

@@ -19,7 +19,7 @@ use rand_distr::{Distribution, StandardNormal};
 use smallvec::SmallVec;
 
 pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
-pub(crate) use reduce::log_sum_exp;
+pub(crate) use reduce::softmax_lane;
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
 pub type Shape = SmallVec<[usize; 4]>;

@@ -163,13 +163,7 @@ impl Tensor {
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Tensor {
         self.map_lanes("softmax", axis, |lane, out| {
-            let max = lane_max(lane);
-            let mut total = 0.0;
-            for (y, &x) in out.iter_mut().zip(lane) {
-                *y = (x - max).exp();
-                total += *y;
-            }
-            out.iter_mut().for_each(|y| *y /= total);
+            softmax_lane(lane, out);
         })
     }
 
@@ -198,8 +192,21 @@ pub(crate) fn lane_max(lane: &[f64]) -> f64 {
     })
 }
 
+/// Writes `exp(x - max) / Σ exp(x - max)` of `lane` into `out` and returns `log Σ exp(x)`:
+/// the softmax and the log-normaliser of cross-entropy from one pass of `exp`.
+pub(crate) fn softmax_lane(lane: &[f64], out: &mut [f64]) -> f64 {
+    let max = lane_max(lane);
+    let mut total = 0.0;
+    for (y, &x) in out.iter_mut().zip(lane) {
+        *y = (x - max).exp();
+        total += *y;
+    }
+    out.iter_mut().for_each(|y| *y /= total);
+    max + total.ln()
+}
+
 /// `log Σ exp(x)` over a lane, shifted by its maximum so that no `exp` overflows.
-pub(crate) fn log_sum_exp(lane: &[f64]) -> f64 {
+fn log_sum_exp(lane: &[f64]) -> f64 {
     let max = lane_max(lane);
     if max.is_infinite() {
         return max;
