@@ -54,6 +54,11 @@ impl Gradients {
         }
     }
 
+    /// Which tape and which pass of it these came from.
+    pub(crate) fn identity(&self) -> (u64, u64) {
+        self.identity
+    }
+
     /// The gradient at node `id` of the pass, if it has one (for tools that walk the whole tape).
     pub fn get_node(&self, id: NodeId) -> Option<&Tensor> {
         self.by_node.get(id.0)?.as_ref()

@@ -43,10 +43,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod anomaly;
 mod backward;
 mod compare;
 pub mod datasets;
 mod gradcheck;
+mod inspect;
 pub mod manual;
 pub mod ops;
 mod tape;
@@ -58,6 +60,7 @@ pub use compare::{
     GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
 };
 pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck};
+pub use inspect::Summary;
 pub use ops::Reduction;
 pub use tape::{NodeId, Tape};
 pub use tensor::{Shape, ShapeError, Tensor};
