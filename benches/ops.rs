@@ -1,13 +1,13 @@
 //! Per-op costs: matrix products at the moons and MNIST-MLP sizes (plain and in the transposed
 //! forms backward uses), an elementwise op, the fused cross-entropy, and one tape pass of the
-//! moons network. Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
+//! moons network with and without `anomaly::check`. Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::{Reduction, Tape, Tensor, anomaly};
 
 fn matmul(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(0);
@@ -67,17 +67,32 @@ fn moons_pass(c: &mut Criterion) {
         Tensor::randn(&[3, 2], &mut rng),
         Tensor::zeros(&[1, 2]),
     ];
-    c.bench_function("moons pass (tape, forward+backward)", |bench| {
-        let mut tape = Tape::new();
-        bench.iter(|| {
-            tape.clear();
-            let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
-            let a1 = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
-            let data_loss = (a1.matmul(w2) + b2).cross_entropy(&labels, Reduction::Sum);
-            let loss = data_loss + 0.005 * (w1.square().sum() + w2.square().sum());
-            black_box(loss.backward());
-        })
-    });
+    // The same pass without and with `anomaly::check` afterwards: what the check costs when on;
+    // off, it is not called at all.
+    let mut group = c.benchmark_group("moons pass");
+    for checked in [false, true] {
+        let name = if checked {
+            "tape + anomaly::check"
+        } else {
+            "tape"
+        };
+        group.bench_function(name, |bench| {
+            let mut tape = Tape::new();
+            bench.iter(|| {
+                tape.clear();
+                let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
+                let a1 = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
+                let data_loss = (a1.matmul(w2) + b2).cross_entropy(&labels, Reduction::Sum);
+                let loss = data_loss + 0.005 * (w1.square().sum() + w2.square().sum());
+                let grads = loss.backward();
+                if checked {
+                    anomaly::check(&tape, Some(&grads)).expect("finite");
+                }
+                black_box(grads);
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, matmul, elementwise, cross_entropy, moons_pass);

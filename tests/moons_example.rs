@@ -233,3 +233,53 @@ fn check_gradients_prints_the_tables_and_the_verdict() {
     );
     std::fs::remove_dir_all(out).ok();
 }
+
+#[test]
+fn print_tape_and_graph_show_the_first_pass_and_exit() {
+    let out = scratch_dir("tape");
+    let output = run_moons(&["--print-tape"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        !stdout.contains("Loss after iteration"),
+        "trained instead of exiting:\n{stdout}"
+    );
+    let calls: Vec<&str> = stdout
+        .lines()
+        // Columns are separated by at least two spaces; a call such as `add(#5, #1)` has one.
+        .map(|line| {
+            line.split("  ")
+                .filter(|cell| !cell.is_empty())
+                .nth(1)
+                .unwrap()
+                .trim()
+        })
+        .collect();
+    assert_eq!(
+        &calls[4..11],
+        [
+            "constant",
+            "matmul(#4, #0)",
+            "add(#5, #1)",
+            "tanh(#6)",
+            "matmul(#7, #2)",
+            "add(#8, #3)",
+            "cross_entropy(#9)"
+        ]
+    );
+    assert!(
+        stdout
+            .lines()
+            .all(|line| line.contains("examples/moons/main.rs:") && line.contains("|grad| ")),
+        "{stdout}"
+    );
+
+    let graph = out.join("tape.dot");
+    let output = run_moons(&["--graph", graph.to_str().unwrap()]);
+    assert!(output.status.success());
+    let dot = std::fs::read_to_string(&graph).expect("the DOT file");
+    assert_eq!(dot.matches("[label=").count(), calls.len());
+    let output = run_moons(&["--graph", out.join("missing/tape.dot").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::remove_dir_all(out).ok();
+}

@@ -22,6 +22,8 @@ usage: cargo run --release --example moons -- [flags]
                   at passes 0, 1, 10, 100, 1000 and the last, print the tape's gradients
                   against the tutorial's hand-derived ones and finite differences;
                   exit with status 1 if they disagree
+  --print-tape    print the tape of the first pass (values, gradient norms) and exit
+  --graph FILE    write the first pass's tape as a Graphviz DOT graph and exit
   --help          this text";
 
 /// What the flags asked for.
@@ -37,6 +39,8 @@ pub struct Config {
     pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub check_gradients: bool,
+    pub print_tape: bool,
+    pub graph: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -52,6 +56,8 @@ impl Default for Config {
             data: None,
             out: PathBuf::from("."),
             check_gradients: false,
+            print_tape: false,
+            graph: None,
         }
     }
 }
@@ -64,8 +70,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, S
         if arg == "--help" || arg == "-h" {
             return Ok(None);
         }
-        if arg == "--check-gradients" {
-            config.check_gradients = true;
+        if arg == "--check-gradients" || arg == "--print-tape" {
+            config.check_gradients |= arg == "--check-gradients";
+            config.print_tape |= arg == "--print-tape";
             continue;
         }
         // Both `--flag value` and `--flag=value`.
@@ -94,6 +101,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, S
             }
             "--data" => config.data = Some(PathBuf::from(value()?)),
             "--out" => config.out = PathBuf::from(value()?),
+            "--graph" => config.graph = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown flag '{flag}' (see --help)")),
         }
     }

@@ -95,12 +95,37 @@ pub struct Trained {
     pub gradients_agreed: bool,
 }
 
-fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
+/// The tutorial's initial weights for this hidden size, one output per class in the data.
+fn initial_model(config: &Config, data: &Data, hidden: usize) -> TwoLayer {
     let classes = data.labels.iter().max().map_or(2, |&max| (max + 1).max(2));
     // Every hidden size starts from the same stream, as the tutorial reseeds before each model;
     // the data have their own stream (`seed`), the weights `seed + 1`.
     let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(1));
-    let mut model = TwoLayer::init(2, hidden, classes, &mut rng);
+    TwoLayer::init(2, hidden, classes, &mut rng)
+}
+
+/// `--print-tape` and `--graph`: the tape of the first training pass, with its gradients.
+fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
+    let model = initial_model(config, data, config.hidden[0]);
+    let tape = Tape::new();
+    let grads = objective(&tape, on_tape(&model, &tape), data, config.reg).backward();
+    if config.print_tape {
+        print!("{}", tape.summary().with_values().with_gradients(&grads));
+    }
+    if let Some(path) = &config.graph {
+        std::fs::write(path, tape.to_dot(Some(&grads)))
+            .map_err(|error| format!("--graph {}: cannot write it: {error}", path.display()))?;
+        println!(
+            "tape graph: {} (render with: dot -Tsvg {} -o tape.svg)",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
+    let mut model = initial_model(config, data, hidden);
     let mut tape = Tape::new();
     let mut losses = Vec::new();
     let mut all_agreed = true;
@@ -165,6 +190,10 @@ fn check_writable(dir: &Path) -> Result<(), String> {
 /// Trains and draws; the exit code is a failure when `--check-gradients` found a disagreement.
 fn run(config: &Config) -> Result<ExitCode, String> {
     let data = load_data(config)?;
+    if config.print_tape || config.graph.is_some() {
+        show_first_pass(config, &data)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     check_writable(&config.out)?;
     let mut runs = Vec::new();
     for &hidden in &config.hidden {
