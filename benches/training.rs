@@ -129,10 +129,7 @@ fn median_nanoseconds(group: &str, bench: &str) -> Option<f64> {
     let json = std::fs::read_to_string(path).ok()?;
     let median = &json[json.find("\"median\"")?..];
     let estimate = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    estimate[..estimate.find(|c: char| c == ',' || c == '}')?]
-        .trim()
-        .parse()
-        .ok()
+    estimate[..estimate.find([',', '}'])?].trim().parse().ok()
 }
 
 fn print_ratios() {

@@ -88,7 +88,12 @@ pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
             .iter()
             .map(|input| &nodes[input.0].value)
             .collect();
-        let input_grads = op.backward(&inputs, &node.value, grad_output);
+        let wanted: SmallVec<[bool; 4]> = node
+            .inputs
+            .iter()
+            .map(|input| nodes[input.0].needs_grad)
+            .collect();
+        let input_grads = op.backward_wanted(&wanted, &inputs, &node.value, grad_output);
         assert_eq!(
             input_grads.len(),
             inputs.len(),
@@ -99,10 +104,20 @@ pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
             NodeId(id),
             node.location,
         );
-        for ((input, input_value), grad) in node.inputs.iter().zip(&inputs).zip(input_grads) {
-            if !nodes[input.0].needs_grad {
+        for (((input, input_value), grad), wanted) in
+            node.inputs.iter().zip(&inputs).zip(input_grads).zip(wanted)
+        {
+            if !wanted {
                 continue;
             }
+            let Some(grad) = grad else {
+                panic!(
+                    "{}: backward_wanted returned no gradient for input {input}, which needs one (node {}, created at {})",
+                    op.name(),
+                    NodeId(id),
+                    node.location
+                );
+            };
             // An input that was broadcast gets the sum of the gradients of all its copies.
             let grad = if grad.shape() == input_value.shape() {
                 grad

@@ -15,10 +15,28 @@ impl Op for MatMul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul(inputs[1])
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+    fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+        let grads = self.backward_wanted(&[true, true], inputs, output, grad_output);
+        grads
+            .into_iter()
+            .map(|grad| grad.expect("both wanted"))
+            .collect()
+    }
+    fn backward_wanted(
+        &self,
+        wanted: &[bool],
+        inputs: &[&Tensor],
+        _output: &Tensor,
+        grad_output: &Tensor,
+    ) -> Vec<Option<Tensor>> {
         let (a, b) = (inputs[0], inputs[1]);
-        // dA = G · Bᵀ and dB = Aᵀ · G; the transposes are strides, not copies.
-        vec![grad_output.matmul_t(b), a.t_matmul(grad_output)]
+        // dA = G · Bᵀ and dB = Aᵀ · G; the transposes are strides, not copies. Each is a full
+        // GEMM, so one nobody wants (the data's, in x · W1) is skipped: a third less work in
+        // an MLP's step (benches/training.rs).
+        vec![
+            wanted[0].then(|| grad_output.matmul_t(b)),
+            wanted[1].then(|| a.t_matmul(grad_output)),
+        ]
     }
 }
 

@@ -100,4 +100,22 @@ pub trait Op: 'static {
     /// The gradient of the final output with respect to each input, given `grad_output`, its
     /// gradient with respect to this op's output (same shape as `output`).
     fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor>;
+
+    /// The gradients of only the inputs marked in `wanted` (`None` allowed for the others): what
+    /// the tape calls. The default computes them all with [`backward`](Op::backward); override
+    /// it where an unwanted gradient is expensive, as [`MatMul`] skips the product for the
+    /// gradient of a constant input (the data of a network).
+    fn backward_wanted(
+        &self,
+        wanted: &[bool],
+        inputs: &[&Tensor],
+        output: &Tensor,
+        grad_output: &Tensor,
+    ) -> Vec<Option<Tensor>> {
+        let _ = wanted;
+        self.backward(inputs, output, grad_output)
+            .into_iter()
+            .map(Some)
+            .collect()
+    }
 }

@@ -106,6 +106,16 @@ pub(super) fn for_each_strided(
     }
 }
 
+/// Whether `small`, without its leading ones, is the tail of `big`: then `small`'s elements repeat
+/// as one contiguous block along `big` (a bias row added to every row, a scalar to everything).
+pub(super) fn is_trailing_block(small: &[usize], big: &[usize]) -> bool {
+    let first = small
+        .iter()
+        .position(|&len| len != 1)
+        .unwrap_or(small.len());
+    small.len() <= big.len() && big.ends_with(&small[first..])
+}
+
 impl Tensor {
     /// This tensor repeated along its length-1 (or missing) axes to fill `shape`.
     ///
@@ -154,6 +164,16 @@ impl Tensor {
             );
         }
         let mut sums = Tensor::zeros(shape);
+        if is_trailing_block(shape, self.shape()) && !sums.is_empty() {
+            // A bias's gradient: add up the rows, one contiguous block at a time.
+            for block in self.data.chunks_exact(sums.len()) {
+                sums.data
+                    .iter_mut()
+                    .zip(block)
+                    .for_each(|(sum, x)| *sum += x);
+            }
+            return sums;
+        }
         for_each_broadcast(self.shape(), self.shape(), shape, |from, to| {
             sums.data[to] += self.data[from];
         });

@@ -3,18 +3,8 @@
 
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
-use super::broadcast::for_each_broadcast;
+use super::broadcast::{for_each_broadcast, is_trailing_block};
 use super::{Tensor, broadcast_shapes, shape_panic};
-
-/// Whether `small`, without its leading ones, is the tail of `big`: then `small`'s elements repeat
-/// as one contiguous block along `big` (a bias row added to every row, a scalar to everything).
-fn is_trailing_block(small: &[usize], big: &[usize]) -> bool {
-    let first = small
-        .iter()
-        .position(|&len| len != 1)
-        .unwrap_or(small.len());
-    small.len() <= big.len() && big.ends_with(&small[first..])
-}
 
 impl Tensor {
     /// `f` applied to every element.
