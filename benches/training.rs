@@ -8,7 +8,7 @@
 mod hand_written;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group};
 use rand::rngs::StdRng;
@@ -18,29 +18,36 @@ use tapegrad::{Reduction, Tape, Tensor};
 
 use hand_written::{MlpStep, MoonsLoop};
 
-/// One training step of a 2-layer tanh network on the tape, parameters updated in place.
+/// One training step of a 2-layer tanh network on the tape, parameters updated in place. The
+/// parameters and the data are moved onto the tape and back (`Tape::take`), not copied.
 fn tape_step(
     tape: &mut Tape,
     model: &mut TwoLayer,
-    x: &Tensor,
+    x: &mut Tensor,
     labels: &[usize],
     lr: f64,
     reg: f64,
     reduction: Reduction,
 ) {
     tape.clear();
-    let [w1, b1, w2, b2] =
-        [&model.w1, &model.b1, &model.w2, &model.b2].map(|p| tape.var(p.clone()));
-    let logits = (tape.constant(x.clone()).matmul(w1) + b1).tanh().matmul(w2) + b2;
+    let params = [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
+        .map(|p| tape.var(std::mem::take(p)));
+    let data = tape.constant(std::mem::take(x));
+    let [w1, b1, w2, b2] = params;
+    let logits = (data.matmul(w1) + b1).tanh().matmul(w2) + b2;
     let mut loss = logits.cross_entropy(labels, reduction);
     if reg > 0.0 {
         loss = loss + reg / 2.0 * (w1.square().sum() + w2.square().sum());
     }
     let grads = loss.backward();
-    model.w1.add_scaled(-lr, grads.wrt(w1));
-    model.b1.add_scaled(-lr, grads.wrt(b1));
-    model.w2.add_scaled(-lr, grads.wrt(w2));
-    model.b2.add_scaled(-lr, grads.wrt(b2));
+    *x = tape.take(data);
+    for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
+        .into_iter()
+        .zip(params)
+    {
+        *param = tape.take(var);
+        param.add_scaled(-lr, grads.wrt(var));
+    }
 }
 
 fn moons_pass(c: &mut Criterion) {
@@ -49,12 +56,12 @@ fn moons_pass(c: &mut Criterion) {
     let start = TwoLayer::init(2, 3, 2, &mut rng);
     let mut group = c.benchmark_group("moons_pass");
     group.bench_function("tapegrad", |bench| {
-        let (mut tape, mut model) = (Tape::new(), start.clone());
+        let (mut tape, mut model, mut x) = (Tape::new(), start.clone(), x.clone());
         bench.iter(|| {
             tape_step(
                 &mut tape,
                 &mut model,
-                &x,
+                &mut x,
                 &labels,
                 0.01,
                 0.01,
@@ -63,12 +70,12 @@ fn moons_pass(c: &mut Criterion) {
         });
     });
     group.bench_function("tapegrad, fresh tape", |bench| {
-        let mut model = start.clone();
+        let (mut model, mut x) = (start.clone(), x.clone());
         bench.iter(|| {
             tape_step(
                 &mut Tape::new(),
                 &mut model,
-                &x,
+                &mut x,
                 &labels,
                 0.01,
                 0.01,
@@ -93,12 +100,12 @@ fn mlp_step(c: &mut Criterion) {
         .sample_size(30)
         .measurement_time(Duration::from_secs(8));
     group.bench_function("tapegrad", |bench| {
-        let (mut tape, mut model) = (Tape::new(), start.clone());
+        let (mut tape, mut model, mut x) = (Tape::new(), start.clone(), x.clone());
         bench.iter(|| {
             tape_step(
                 &mut tape,
                 &mut model,
-                &x,
+                &mut x,
                 &labels,
                 0.01,
                 0.0,
@@ -113,37 +120,35 @@ fn mlp_step(c: &mut Criterion) {
     group.finish();
 }
 
-/// The median of one benchmark of the last run, read from criterion's `estimates.json`.
-fn median_nanoseconds(group: &str, bench: &str) -> Option<f64> {
-    let dir: String = bench
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = format!("target/criterion/{group}/{dir}/new/estimates.json");
+/// The median of one benchmark, read from criterion's `estimates.json` if this run wrote it.
+fn median_nanoseconds(group: &str, bench: &str, run_start: SystemTime) -> Option<f64> {
+    let path = format!("target/criterion/{group}/{bench}/new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < run_start {
+        return None; // left by an earlier run; this one filtered it out
+    }
     let json = std::fs::read_to_string(path).ok()?;
     let median = &json[json.find("\"median\"")?..];
     let estimate = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
     estimate[..estimate.find([',', '}'])?].trim().parse().ok()
 }
 
-fn print_ratios() {
+fn print_ratios(run_start: SystemTime) {
     println!("\nmedians, and tapegrad / hand-written:");
-    for (group, benches) in [
+    let workloads = [
         ("moons_pass", &["tapegrad", "tapegrad, fresh tape"][..]),
         ("mlp_step", &["tapegrad"][..]),
-    ] {
-        let Some(hand) = median_nanoseconds(group, "hand-written") else {
-            continue; // not run this time (filtered out)
+    ];
+    for (group, benches) in workloads {
+        let Some(hand) = median_nanoseconds(group, "hand-written", run_start) else {
+            continue;
         };
-        println!("  {group:<11} hand-written {:>10.1} µs", hand / 1e3);
+        println!(
+            "  {group:<11} {:<21} {:>10.1} µs",
+            "hand-written",
+            hand / 1e3
+        );
         for bench in benches {
-            if let Some(time) = median_nanoseconds(group, bench) {
+            if let Some(time) = median_nanoseconds(group, bench, run_start) {
                 println!(
                     "  {group:<11} {bench:<21} {:>10.1} µs  {:.2}x",
                     time / 1e3,
@@ -157,9 +162,10 @@ fn print_ratios() {
 criterion_group!(benches, moons_pass, mlp_step);
 
 fn main() {
+    let run_start = SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
     if !std::env::args().any(|arg| arg == "--list" || arg == "--test") {
-        print_ratios();
+        print_ratios(run_start);
     }
 }

@@ -152,6 +152,36 @@ impl Tape {
         self.nodes.borrow()[var.id.0].value.clone()
     }
 
+    /// Moves the value of a leaf out of the tape without a copy, leaving an empty tensor: the way
+    /// to hand large weights or data back after `backward`, instead of cloning them onto the tape
+    /// each step. Panics if `var` is not a leaf (an op's inputs must stay) or is on another tape.
+    ///
+    /// ```
+    /// use tapegrad::{Tape, Tensor};
+    /// let mut w = Tensor::from_slice(&[1.0, 2.0]);
+    /// let tape = Tape::new();
+    /// let var = tape.var(std::mem::take(&mut w)); // moved in
+    /// let grads = var.square().sum().backward();
+    /// w = tape.take(var); // and back out, no copy either way
+    /// w.add_scaled(-0.25, grads.wrt(var));
+    /// assert_eq!(w.data(), &[0.5, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn take(&self, var: Var<'_>) -> Tensor {
+        self.check_owns(var, "take");
+        let mut nodes = self.nodes.borrow_mut();
+        let node = &mut nodes[var.id.0];
+        if let NodeKind::Op(op) = &node.kind {
+            panic!(
+                "take: {} is the output of {}, not a leaf, at {}",
+                var.id,
+                op.name(),
+                Location::caller()
+            );
+        }
+        std::mem::take(&mut node.value)
+    }
+
     /// The number of nodes recorded.
     pub fn len(&self) -> usize {
         self.nodes.borrow().len()

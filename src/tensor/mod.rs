@@ -282,6 +282,13 @@ impl<const N: usize> IndexMut<[usize; N]> for Tensor {
     }
 }
 
+impl Default for Tensor {
+    /// An empty 1-D tensor (shape `[0]`), what [`Tape::take`](crate::Tape::take) leaves behind.
+    fn default() -> Tensor {
+        Tensor::from_parts(Vec::new(), [0].as_slice().into())
+    }
+}
+
 impl From<f64> for Tensor {
     fn from(value: f64) -> Tensor {
         Tensor::scalar(value)
