@@ -187,6 +187,12 @@ impl Tape {
         self.nodes.borrow().len()
     }
 
+    /// How many nodes the tape can hold before it must grow: after [`clear`](Tape::clear) it keeps
+    /// this, so a training loop stops allocating node slots after its first pass.
+    pub fn capacity(&self) -> usize {
+        self.nodes.borrow().capacity()
+    }
+
     /// Whether nothing has been recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
