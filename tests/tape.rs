@@ -444,7 +444,7 @@ fn a_reused_tape_does_not_grow_over_ten_thousand_passes() {
         // Other tests run in parallel threads, so allow some slack; a leak of even one small
         // tensor per pass would be megabytes.
         assert!(
-            after < before + 4 << 20,
+            after < before + (4 << 20),
             "resident memory grew from {before} to {after} bytes"
         );
     }
