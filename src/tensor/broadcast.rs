@@ -134,7 +134,7 @@ impl Tensor {
                 format_args!("{:?} does not broadcast to {shape:?}", self.shape()),
             );
         }
-        let mut data = Vec::with_capacity(shape.iter().product());
+        let mut data = super::pool::take(shape.iter().product());
         for_each_broadcast(shape, self.shape(), shape, |offset, _| {
             data.push(self.data[offset])
         });

@@ -4,7 +4,7 @@
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{for_each_broadcast, is_trailing_block};
-use super::{Tensor, broadcast_shapes, shape_panic};
+use super::{Tensor, broadcast_shapes, pool, shape_panic};
 
 impl Tensor {
     /// `f` applied to every element.
@@ -16,7 +16,7 @@ impl Tensor {
     /// ```
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
         Tensor::from_parts(
-            self.data.iter().map(|&x| f(x)).collect(),
+            pool::collect(self.len(), self.data.iter().map(|&x| f(x))),
             self.shape.clone(),
         )
     }
@@ -38,16 +38,12 @@ impl Tensor {
         // Fast paths, in order of how often a network meets them: equal shapes, then a block
         // (bias row or scalar) repeated over the other operand. The general walk handles the rest.
         if self.shape == other.shape {
-            let data = self
-                .data
-                .iter()
-                .zip(&other.data)
-                .map(|(&a, &b)| f(a, b))
-                .collect();
+            let pairs = self.data.iter().zip(&other.data);
+            let data = pool::collect(self.len(), pairs.map(|(&a, &b)| f(a, b)));
             return Tensor::from_parts(data, self.shape.clone());
         }
         let shape = broadcast_shapes(op, &self.shape, &other.shape);
-        let mut data = Vec::with_capacity(shape.iter().product());
+        let mut data = pool::take(shape.iter().product());
         if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty()
         {
             for block in self.data.chunks_exact(other.len()) {

@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
-use super::{Shape, Tensor, shape_panic};
+use super::{Shape, Tensor, pool, shape_panic};
 
 impl Tensor {
     /// The matrix product `self · other` of two 2-D tensors.
@@ -81,7 +81,7 @@ impl Tensor {
                 ),
             );
         }
-        let mut data = vec![0.0; m * n];
+        let mut data = pool::filled(m * n, 0.0);
         let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
         general_mat_mul(1.0, &a, &b, 0.0, &mut c);
         Tensor::from_parts(data, [m, n].as_slice().into())
@@ -102,7 +102,7 @@ impl Tensor {
         // Walk the output in order; the input's strides read backwards follow the same element.
         let mut strides = broadcast_strides(&self.shape, &self.shape);
         strides.reverse();
-        let mut data = Vec::with_capacity(self.len());
+        let mut data = pool::take(self.len());
         for_each_strided(&shape, &strides, &strides, |offset, _| {
             data.push(self.data[offset])
         });
@@ -131,7 +131,9 @@ impl Tensor {
                 ),
             );
         }
-        Tensor::from_parts(self.data.clone(), shape.into())
+        let mut reshaped = self.clone();
+        reshaped.shape = shape.into();
+        reshaped
     }
 }
 

@@ -8,6 +8,7 @@ mod broadcast;
 mod display;
 mod elementwise;
 mod linalg;
+mod pool;
 mod reduce;
 
 use std::fmt;
@@ -36,7 +37,7 @@ pub type Shape = SmallVec<[usize; 4]>;
 /// assert_eq!(a[[1, 0]], 3.0);
 /// assert_eq!(a.sum().item(), 10.0);
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 pub struct Tensor {
     data: Vec<f64>,
     shape: Shape,
@@ -109,7 +110,7 @@ impl Tensor {
     /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
     /// ```
     pub fn full(shape: &[usize], value: f64) -> Tensor {
-        Tensor::from_parts(vec![value; shape.iter().product()], shape.into())
+        Tensor::from_parts(pool::filled(shape.iter().product(), value), shape.into())
     }
 
     /// A tensor of `shape` filled with zeros.
@@ -226,8 +227,8 @@ impl Tensor {
     }
 
     /// Gives up the tensor and returns its elements in row-major order.
-    pub fn into_data(self) -> Vec<f64> {
-        self.data
+    pub fn into_data(mut self) -> Vec<f64> {
+        std::mem::take(&mut self.data)
     }
 
     /// The value of a one-element tensor (a scalar, or any shape holding one number).
@@ -279,6 +280,21 @@ impl<const N: usize> IndexMut<[usize; N]> for Tensor {
     fn index_mut(&mut self, index: [usize; N]) -> &mut f64 {
         let offset = self.offset(&index);
         &mut self.data[offset]
+    }
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Tensor {
+        let mut data = pool::take(self.len());
+        data.extend_from_slice(&self.data);
+        Tensor::from_parts(data, self.shape.clone())
+    }
+}
+
+impl Drop for Tensor {
+    /// Hands the element buffer to the pool of recycled buffers (see `tensor/pool.rs`).
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
     }
 }
 

@@ -37,7 +37,7 @@ impl Tensor {
         } else {
             shape.remove(axis);
         }
-        let mut data = Vec::with_capacity(outer * inner);
+        let mut data = super::pool::take(outer * inner);
         if inner == 1 {
             // The last axis: lanes are contiguous.
             data.extend((0..outer).map(|o| fold(&self.data[o * len..(o + 1) * len])));
