@@ -6,54 +6,19 @@
 //! - mlp: 784-256-10 tanh/softmax, mean cross-entropy, batch 256, SGD (random data of MNIST's shape).
 
 mod hand_written;
+mod workloads;
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use tapegrad::manual::TwoLayer;
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::{Reduction, Tape};
 
 use hand_written::{MlpStep, MoonsLoop};
-
-/// One training step of a 2-layer tanh network on the tape, parameters updated in place. The
-/// parameters and the data are moved onto the tape and back (`Tape::take`), not copied.
-fn tape_step(
-    tape: &mut Tape,
-    model: &mut TwoLayer,
-    x: &mut Tensor,
-    labels: &[usize],
-    lr: f64,
-    reg: f64,
-    reduction: Reduction,
-) {
-    tape.clear();
-    let params = [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
-        .map(|p| tape.var(std::mem::take(p)));
-    let data = tape.constant(std::mem::take(x));
-    let [w1, b1, w2, b2] = params;
-    let logits = (data.matmul(w1) + b1).tanh().matmul(w2) + b2;
-    let mut loss = logits.cross_entropy(labels, reduction);
-    if reg > 0.0 {
-        loss = loss + reg / 2.0 * (w1.square().sum() + w2.square().sum());
-    }
-    let grads = loss.backward();
-    *x = tape.take(data);
-    for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
-        .into_iter()
-        .zip(params)
-    {
-        *param = tape.take(var);
-        param.add_scaled(-lr, grads.wrt(var));
-    }
-}
+use workloads::tape_step;
 
 fn moons_pass(c: &mut Criterion) {
-    let mut rng = StdRng::seed_from_u64(0);
-    let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
-    let start = TwoLayer::init(2, 3, 2, &mut rng);
+    let (x, labels, start) = workloads::moons();
     let mut group = c.benchmark_group("moons_pass");
     group.bench_function("tapegrad", |bench| {
         let (mut tape, mut model, mut x) = (Tape::new(), start.clone(), x.clone());
@@ -91,10 +56,7 @@ fn moons_pass(c: &mut Criterion) {
 }
 
 fn mlp_step(c: &mut Criterion) {
-    let mut rng = StdRng::seed_from_u64(1);
-    let x = Tensor::randn(&[256, 784], &mut rng);
-    let labels: Vec<usize> = (0..256).map(|_| rng.random_range(0..10)).collect();
-    let start = TwoLayer::init(784, 256, 10, &mut rng);
+    let (x, labels, start) = workloads::mlp();
     let mut group = c.benchmark_group("mlp_step");
     group
         .sample_size(30)
