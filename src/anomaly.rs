@@ -20,6 +20,10 @@ pub enum Pass {
     Forward,
     /// An op's backward turned a finite output gradient into a non-finite input gradient.
     Backward,
+    /// A node's uses each passed it a finite gradient, but their sum is not finite.
+    Sum,
+    /// The seed of the backward pass (the output's own gradient) was not finite.
+    Seed,
 }
 
 /// The range of one input of the op at fault.
@@ -43,11 +47,13 @@ pub struct NonFinite {
     pub node: NodeId,
     /// Its op, or `variable` / `constant` for a leaf.
     pub op: &'static str,
+    /// The node as the tape listing writes it: `log(#7)`, or `constant` for a leaf.
+    pub call: String,
     /// Where the user's code made the node.
     pub location: &'static Location<'static>,
     /// The first non-finite number it produced.
     pub value: f64,
-    /// For a backward fault, the input whose gradient became non-finite.
+    /// For a [`Pass::Backward`] fault, the input whose gradient became non-finite.
     pub gradient_of: Option<NodeId>,
     /// The ranges of the node's inputs.
     pub inputs: Vec<InputRange>,
@@ -55,27 +61,27 @@ pub struct NonFinite {
 
 impl fmt::Display for NonFinite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inputs: Vec<String> = self
-            .inputs
-            .iter()
-            .map(|input| input.node.to_string())
-            .collect();
-        let call = if inputs.is_empty() {
-            format!("{} {}", self.op, self.node)
+        let (call, node, at, value) = (&self.call, self.node, self.location, self.value);
+        // A leaf is named with its id, an op by its inputs: `constant #0`, `log(#7)`.
+        let named = if self.inputs.is_empty() {
+            format!("{call} {node}")
         } else {
-            format!("{}({})", self.op, inputs.join(", "))
+            call.clone()
         };
         match (self.pass, self.gradient_of) {
             (Pass::Backward, Some(input)) => write!(
                 f,
-                "non-finite gradient: the backward of {call} ({}) at {} produced {:?} for input {input} from a finite output gradient",
-                self.node, self.location, self.value
+                "non-finite gradient: the backward of {named} ({node}) at {at} produced {value:?} for input {input} from a finite output gradient"
             )?,
-            _ => write!(
+            (Pass::Sum, _) => write!(
                 f,
-                "non-finite value: {call} at {} produced {:?}",
-                self.location, self.value
+                "non-finite gradient: the gradients reaching {named} ({node}) at {at} from its uses are each finite, but they add up to {value:?}"
             )?,
+            (Pass::Seed, _) => write!(
+                f,
+                "non-finite gradient: the seed of backward at {named} ({node}) at {at} is {value:?}"
+            )?,
+            _ => write!(f, "non-finite value: {named} at {at} produced {value:?}")?,
         }
         for (position, input) in self.inputs.iter().enumerate() {
             let separator = if position == 0 { "; " } else { ", " };
@@ -129,12 +135,7 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
     let Some(gradients) = gradients else {
         return Ok(());
     };
-    if gradients.identity() != tape.identity() {
-        panic!(
-            "anomaly::check: the gradients come from another tape or an earlier pass at {}",
-            Location::caller()
-        );
-    }
+    tape.check_gradients(gradients, "anomaly::check");
     // The last node (in creation order) with a non-finite gradient got it from one of its users,
     // all of whose gradients are finite: run their backwards again to see which one did it.
     let gradient = |id: usize| gradients.get_node(NodeId(id));
@@ -144,10 +145,15 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
     else {
         return Ok(());
     };
+    let mut users = 0;
     for (id, node) in nodes.iter().enumerate().skip(victim + 1).rev() {
         let (NodeKind::Op(op), Some(grad_output)) = (&node.kind, gradient(id)) else {
             continue;
         };
+        if !node.inputs.contains(&NodeId(victim)) {
+            continue;
+        }
+        users += 1;
         let inputs: SmallVec<[&Tensor; 4]> = node
             .inputs
             .iter()
@@ -161,16 +167,11 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
             }
         }
     }
-    // No single use made it non-finite: their finite gradients overflowed when added up.
-    let node = &nodes[victim];
-    Err(fault(
-        Pass::Backward,
-        &nodes,
-        victim,
-        node,
-        first_non_finite(gradient(victim).expect("found above")),
-        Some(NodeId(victim)),
-    ))
+    // No single use made it non-finite: either nothing used it (it is the output, seeded with a
+    // non-finite gradient), or its uses' finite gradients overflowed when added up.
+    let pass = if users == 0 { Pass::Seed } else { Pass::Sum };
+    let value = first_non_finite(gradient(victim).expect("found above"));
+    Err(fault(pass, &nodes, victim, &nodes[victim], value, None))
 }
 
 fn fault(
@@ -197,6 +198,7 @@ fn fault(
         pass,
         node: NodeId(id),
         op: node.op_name(),
+        call: node.call(),
         location: node.location,
         value,
         gradient_of,

@@ -61,14 +61,15 @@ impl GradientDifference {
             .chain(candidate.data())
             .fold(0.0f64, |m, x| m.max(x.abs()));
         difference.max_abs_diff = worst.1.max(0.0);
-        difference.max_rel_error = if scale > 0.0 {
+        difference.max_rel_error = if worst.1.is_nan() || worst.1.is_infinite() {
+            worst.1 // NaN or ∞ stay what they are; ∞ / ∞ would turn into NaN
+        } else if scale > 0.0 {
             difference.max_abs_diff / scale
         } else {
             0.0
         };
         if worst.1.is_nan() {
             difference.max_abs_diff = f64::NAN;
-            difference.max_rel_error = f64::NAN;
         }
         if !reference.is_empty() {
             difference.worst_index = crate::gradcheck::unravel(worst.0, reference.shape());
@@ -175,10 +176,17 @@ impl GradientReport {
 
     /// The largest relative error over all parameters.
     pub fn max_rel_error(&self) -> f64 {
+        // A NaN anywhere is the worst of all; `f64::max` would skip it.
         self.rows
             .iter()
             .map(|row| row.max_rel_error)
-            .fold(0.0, f64::max)
+            .fold(0.0, |worst, error| {
+                if worst.is_nan() || error.is_nan() {
+                    f64::NAN
+                } else {
+                    worst.max(error)
+                }
+            })
     }
 }
 

@@ -27,8 +27,12 @@ impl Node {
 }
 
 /// The smallest, mean and largest element, for a value's one-line description.
+/// A NaN anywhere makes all three NaN, so that a range never hides one.
 pub(crate) fn min_mean_max(tensor: &Tensor) -> (f64, f64, f64) {
     let data = tensor.data();
+    if data.iter().any(|x| x.is_nan()) {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
     let min = data.iter().copied().fold(f64::INFINITY, f64::min);
     let max = data.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (min, data.iter().sum::<f64>() / data.len() as f64, max)
@@ -56,7 +60,10 @@ impl<'a> Summary<'a> {
     }
 
     /// Adds the norm of each node's gradient from a backward pass of this tape (`-` where none).
+    /// Panics if `gradients` come from another tape or an earlier pass of this one.
+    #[track_caller]
     pub fn with_gradients(self, gradients: &'a Gradients) -> Summary<'a> {
+        self.tape.check_gradients(gradients, "Tape::summary");
         Summary {
             gradients: Some(gradients),
             ..self
@@ -146,7 +153,8 @@ impl Tape {
 
     /// The tape as a Graphviz DOT graph: a box per node (op, shape, call site; variables and
     /// constants styled apart) and an edge from each input to the node that uses it. With
-    /// `gradients`, each box also shows its gradient's norm. Render with `dot -Tsvg`.
+    /// `gradients` (of a backward pass of this tape; others panic), each box also shows its
+    /// gradient's norm. Render with `dot -Tsvg`.
     ///
     /// ```
     /// use tapegrad::{Tape, Tensor};
@@ -158,7 +166,11 @@ impl Tape {
     /// assert!(dot.starts_with("digraph tape {"));
     /// assert_eq!(dot.matches(" -> ").count(), 2); // x feeds the product twice
     /// ```
+    #[track_caller]
     pub fn to_dot(&self, gradients: Option<&Gradients>) -> String {
+        if let Some(gradients) = gradients {
+            self.check_gradients(gradients, "Tape::to_dot");
+        }
         let nodes = self.nodes();
         let mut dot = String::from(
             "digraph tape {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",

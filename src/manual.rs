@@ -92,14 +92,7 @@ impl TwoLayer {
     /// ```
     #[track_caller]
     pub fn hand_gradients(&self, x: &Tensor, labels: &[usize], reg: f64) -> TwoLayer {
-        // Forward propagation
-        let z1 = &x.matmul(&self.w1) + &self.b1;
-        let a1 = z1.map(f64::tanh);
-        let z2 = &a1.matmul(&self.w2) + &self.b2;
-        let probs = z2.softmax(1);
-        // Backpropagation
-        let mut delta3 = probs; // ŷ − y, y one-hot
-        let (rows, classes) = (delta3.shape()[0], delta3.shape()[1]);
+        let (rows, classes) = (x.shape()[0], self.w2.shape()[1]);
         if labels.len() != rows || labels.iter().any(|&label| label >= classes) {
             shape_panic(
                 "hand_gradients",
@@ -109,6 +102,14 @@ impl TwoLayer {
                 ),
             );
         }
+        // Forward propagation
+        let z1 = &x.matmul(&self.w1) + &self.b1;
+        let a1 = z1.map(f64::tanh);
+        let z2 = &a1.matmul(&self.w2) + &self.b2;
+        let probs = z2.softmax(1);
+        // Backpropagation
+        let mut delta3 = probs; // ŷ − y, y one-hot
+        let classes = delta3.shape()[1];
         for (row, &label) in labels.iter().enumerate() {
             delta3.data_mut()[row * classes + label] -= 1.0;
         }

@@ -154,7 +154,9 @@ impl Tape {
 
     /// Moves the value of a leaf out of the tape without a copy, leaving an empty tensor: the way
     /// to hand large weights or data back after `backward`, instead of cloning them onto the tape
-    /// each step. Panics if `var` is not a leaf (an op's inputs must stay) or is on another tape.
+    /// each step. The tape is then spent: [`clear`](Tape::clear) it before another `backward`,
+    /// [`summary`](Tape::summary) or [`anomaly::check`](crate::anomaly::check), which would see
+    /// the empty tensor. Panics if `var` is an op's output or is on another tape.
     ///
     /// ```
     /// use tapegrad::{Tape, Tensor};
@@ -210,6 +212,17 @@ impl Tape {
     /// Which tape and which pass of it: what [`Gradients`](crate::Gradients) remember to refuse strangers.
     pub(crate) fn identity(&self) -> (u64, u64) {
         (self.id, self.generation)
+    }
+
+    /// Panics, naming `what` and the caller's line, unless `gradients` come from this pass of this tape.
+    #[track_caller]
+    pub(crate) fn check_gradients(&self, gradients: &crate::Gradients, what: &str) {
+        if gradients.identity() != self.identity() {
+            panic!(
+                "{what}: the gradients come from another tape or an earlier pass at {}",
+                Location::caller()
+            );
+        }
     }
 
     pub(crate) fn nodes(&self) -> Ref<'_, Vec<Node>> {

@@ -216,3 +216,60 @@ fn gradients_of_another_tape_are_refused() {
     second.var(Tensor::scalar(1.0)).exp();
     let _ = anomaly::check(&second, Some(&grads));
 }
+
+#[test]
+fn gradients_that_overflow_only_when_added_up_are_named_as_such() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(1e-300));
+    // Each use passes back a finite 1e308; together they are 2e308 = inf.
+    let y = x * 1e308 + x * 1e308;
+    let error = anomaly::check(&tape, Some(&y.backward())).unwrap_err();
+    assert_eq!(
+        (error.pass, error.node.index(), error.value),
+        (Pass::Sum, 0, f64::INFINITY)
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("non-finite gradient: the gradients reaching variable #0 (#0) at ")
+            && error
+                .to_string()
+                .contains("are each finite, but they add up to inf"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_non_finite_seed_is_named_as_such() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_slice(&[1.0, 2.0]));
+    let y = x.exp();
+    let grads = y.backward_with(Tensor::from_slice(&[1.0, f64::NAN]));
+    let error = anomaly::check(&tape, Some(&grads)).unwrap_err();
+    assert_eq!((error.pass, error.op), (Pass::Seed, "exp"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("non-finite gradient: the seed of backward at exp(#0) (#1) at "),
+        "{error}"
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "Tape::summary: the gradients come from another tape or an earlier pass at tests/inspect.rs:"
+)]
+fn a_listing_refuses_gradients_of_another_tape() {
+    let (first, second) = (Tape::new(), Tape::new());
+    let grads = first.var(Tensor::scalar(1.0)).exp().backward();
+    second.var(Tensor::scalar(1.0)).exp();
+    let _ = second.summary().with_gradients(&grads);
+}
+
+#[test]
+fn value_ranges_never_hide_a_nan() {
+    let tape = Tape::new();
+    tape.constant(Tensor::from_slice(&[1.0, f64::NAN, 3.0]));
+    let text = tape.summary().with_values().to_string();
+    assert!(text.contains("min NaN  mean NaN  max NaN"), "{text}");
+}

@@ -279,3 +279,18 @@ fn a_shape_mismatch_is_reported_not_compared() {
         "{report}"
     );
 }
+
+#[test]
+fn nan_and_infinity_are_never_within_tolerance() {
+    let reference = Tensor::from_slice(&[1.0, 2.0]);
+    let with_nan = Tensor::from_slice(&[1.0, f64::NAN]);
+    let with_inf = Tensor::from_slice(&[1.0, f64::INFINITY]);
+    let report = compare_gradients(
+        &[("a", &reference), ("b", &reference)],
+        &[("a", &with_nan), ("b", &with_inf)],
+    );
+    assert!(report.rows[0].max_rel_error.is_nan() && report.rows[0].worst_index.as_slice() == [1]);
+    assert_eq!(report.rows[1].max_rel_error, f64::INFINITY);
+    assert!(report.max_rel_error().is_nan());
+    assert_eq!(report.disagreeing(1.0).count(), 2);
+}

@@ -5,6 +5,8 @@
 //! the freed pages of large buffers back to the OS at the end of each step and the next step
 //! faults them in again: the MLP step of `benches/training.rs` took 850 page faults a step
 //! (`perf stat -e page-faults`), 10–30% of its time and most of its run-to-run noise.
+//!
+//! The pool keeps at most 32 buffers and 64 MiB per thread; beyond that, buffers are freed.
 
 use std::cell::RefCell;
 
@@ -12,11 +14,25 @@ use std::cell::RefCell;
 /// it keeps; only larger ones come and go as fresh pages. (Pooling small ones too made the moons
 /// pass, 40 small tensors, 25% slower: measured with `cargo bench --bench training -- moons`.)
 const MIN_POOLED: usize = 16 * 1024;
-/// At most this many idle buffers are kept per thread.
+/// At most this many idle buffers are kept per thread,
 const MAX_POOLED: usize = 32;
+/// holding at most this many elements together (64 MiB): an MNIST-sized MLP step needs a few
+/// MiB, and this bounds what one huge temporary can leave behind.
+const MAX_POOLED_ELEMENTS: usize = 8 * 1024 * 1024;
+
+/// The idle buffers of one thread and their total capacity.
+struct Pool {
+    buffers: Vec<Vec<f64>>,
+    elements: usize,
+}
 
 thread_local! {
-    static POOL: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+    static POOL: RefCell<Pool> = const {
+        RefCell::new(Pool {
+            buffers: Vec::new(),
+            elements: 0,
+        })
+    };
 }
 
 /// An empty buffer with room for at least `len` elements, recycled if one of a fitting size
@@ -25,10 +41,14 @@ pub(crate) fn take(len: usize) -> Vec<f64> {
     if len >= MIN_POOLED {
         let recycled = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
-            let fits = pool
+            let fits = len..=2 * len;
+            let position = pool
+                .buffers
                 .iter()
-                .position(|buffer| (len..=2 * len).contains(&buffer.capacity()))?;
-            Some(pool.swap_remove(fits))
+                .position(|buffer| fits.contains(&buffer.capacity()))?;
+            let buffer = pool.buffers.swap_remove(position);
+            pool.elements -= buffer.capacity();
+            Some(buffer)
         });
         if let Ok(Some(mut buffer)) = recycled {
             buffer.clear();
@@ -52,14 +72,17 @@ pub(crate) fn collect(len: usize, values: impl IntoIterator<Item = f64>) -> Vec<
     buffer
 }
 
-/// Keeps `buffer` for a later [`take`], if it is large enough to be worth it and there is room.
+/// Keeps `buffer` for a later [`take`] if it is large enough to be worth it and the pool has
+/// room; otherwise it is freed.
 pub(crate) fn give(buffer: Vec<f64>) {
     if buffer.capacity() >= MIN_POOLED {
         // During thread teardown the pool may be gone; the buffer is then simply freed.
         let _ = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
-            if pool.len() < MAX_POOLED {
-                pool.push(buffer);
+            let room = pool.elements + buffer.capacity() <= MAX_POOLED_ELEMENTS;
+            if pool.buffers.len() < MAX_POOLED && room {
+                pool.elements += buffer.capacity();
+                pool.buffers.push(buffer);
             }
         });
     }
@@ -79,5 +102,13 @@ mod tests {
         assert_ne!(small.as_ptr(), address);
         let again = take(90_000);
         assert_eq!((again.as_ptr(), again.len()), (address, 0));
+    }
+
+    #[test]
+    fn a_buffer_beyond_the_bound_is_freed_not_kept() {
+        let huge = filled(MAX_POOLED_ELEMENTS + 1, 0.0);
+        give(huge);
+        let pooled = POOL.with(|pool| pool.borrow().elements);
+        assert!(pooled <= MAX_POOLED_ELEMENTS, "{pooled} elements pooled");
     }
 }
