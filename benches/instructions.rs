@@ -8,73 +8,20 @@
 //! done; done                                      # (count(2000) - count(0)) / 2000 per pass
 //! ```
 //!
-//! Workloads: `moons-tape`, `moons-hand`, `mlp-tape`, `mlp-hand`. `cargo bench` itself runs each
+//! Workloads: `moons-tape`, `moons-tape-fresh`, `moons-hand`, `mlp-tape`, `mlp-hand`. `cargo bench` itself runs each
 //! for a few steps, so that the binary is known to work.
 
 mod hand_written;
 mod workloads;
 
-use std::hint::black_box;
-
-use tapegrad::{Reduction, Tape};
-
-use hand_written::{MlpStep, MoonsLoop};
-use workloads::tape_step;
-
 fn run(workload: &str, steps: usize) -> Result<(), String> {
-    match workload {
-        "moons-tape" => {
-            let (mut x, labels, mut model) = workloads::moons();
-            let mut tape = Tape::new();
-            for _ in 0..steps {
-                tape_step(
-                    &mut tape,
-                    &mut model,
-                    &mut x,
-                    &labels,
-                    0.01,
-                    0.01,
-                    Reduction::Sum,
-                );
-            }
-            black_box(model);
-        }
-        "moons-hand" => {
-            let (x, labels, model) = workloads::moons();
-            let mut hand = MoonsLoop::new(&x, &labels, &model);
-            for _ in 0..steps {
-                black_box(hand.pass(0.01, 0.01));
-            }
-        }
-        "mlp-tape" => {
-            let (mut x, labels, mut model) = workloads::mlp();
-            let mut tape = Tape::new();
-            for _ in 0..steps {
-                tape_step(
-                    &mut tape,
-                    &mut model,
-                    &mut x,
-                    &labels,
-                    0.01,
-                    0.0,
-                    Reduction::Mean,
-                );
-            }
-            black_box(model);
-        }
-        "mlp-hand" => {
-            let (x, labels, model) = workloads::mlp();
-            let mut hand = MlpStep::new(&x, &labels, &model);
-            for _ in 0..steps {
-                black_box(hand.step(0.01));
-            }
-        }
-        other => {
-            return Err(format!(
-                "unknown workload '{other}' (moons-tape, moons-hand, mlp-tape, mlp-hand)"
-            ));
-        }
-    }
+    let mut step = workloads::step(workload).ok_or_else(|| {
+        format!(
+            "unknown workload '{workload}' ({})",
+            workloads::WORKLOADS.join(", ")
+        )
+    })?;
+    (0..steps).for_each(|_| step());
     Ok(())
 }
 
@@ -89,7 +36,7 @@ fn main() {
             Err(_) => Err(format!("'{steps}' is not a number of steps")),
         },
         // Under `cargo bench`: a smoke run of every workload.
-        _ => ["moons-tape", "moons-hand", "mlp-tape", "mlp-hand"]
+        _ => workloads::WORKLOADS
             .into_iter()
             .try_for_each(|workload| run(workload, 2)),
     };

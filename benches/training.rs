@@ -8,78 +8,43 @@
 mod hand_written;
 mod workloads;
 
-use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
-use criterion::{Criterion, criterion_group};
-use tapegrad::{Reduction, Tape};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group};
 
-use hand_written::{MlpStep, MoonsLoop};
-use workloads::tape_step;
-
-fn moons_pass(c: &mut Criterion) {
-    let (x, labels, start) = workloads::moons();
-    let mut group = c.benchmark_group("moons_pass");
-    group.bench_function("tapegrad", |bench| {
-        let (mut tape, mut model, mut x) = (Tape::new(), start.clone(), x.clone());
-        bench.iter(|| {
-            tape_step(
-                &mut tape,
-                &mut model,
-                &mut x,
-                &labels,
-                0.01,
-                0.01,
-                Reduction::Sum,
-            )
-        });
-    });
-    group.bench_function("tapegrad, fresh tape", |bench| {
-        let (mut model, mut x) = (start.clone(), x.clone());
-        bench.iter(|| {
-            tape_step(
-                &mut Tape::new(),
-                &mut model,
-                &mut x,
-                &labels,
-                0.01,
-                0.01,
-                Reduction::Sum,
-            )
-        });
-    });
-    group.bench_function("hand-written", |bench| {
-        let mut hand = MoonsLoop::new(&x, &labels, &start);
-        bench.iter(|| black_box(hand.pass(0.01, 0.01)));
-    });
+/// Times the named workloads (see `workloads::step`) side by side in one criterion group.
+fn compare(
+    c: &mut Criterion,
+    group: &str,
+    benches: &[(&str, &str)],
+    configure: impl Fn(&mut BenchmarkGroup<'_, WallTime>),
+) {
+    let mut group = c.benchmark_group(group);
+    configure(&mut group);
+    for &(name, workload) in benches {
+        let mut step = workloads::step(workload).expect("a known workload");
+        group.bench_function(name, |bench| bench.iter(&mut step));
+    }
     group.finish();
 }
 
+fn moons_pass(c: &mut Criterion) {
+    let benches = [
+        ("tapegrad", "moons-tape"),
+        ("tapegrad, fresh tape", "moons-tape-fresh"),
+        ("hand-written", "moons-hand"),
+    ];
+    compare(c, "moons_pass", &benches, |_| {});
+}
+
 fn mlp_step(c: &mut Criterion) {
-    let (x, labels, start) = workloads::mlp();
-    let mut group = c.benchmark_group("mlp_step");
-    group
-        .sample_size(30)
-        .measurement_time(Duration::from_secs(8));
-    group.bench_function("tapegrad", |bench| {
-        let (mut tape, mut model, mut x) = (Tape::new(), start.clone(), x.clone());
-        bench.iter(|| {
-            tape_step(
-                &mut tape,
-                &mut model,
-                &mut x,
-                &labels,
-                0.01,
-                0.0,
-                Reduction::Mean,
-            )
-        });
+    let benches = [("tapegrad", "mlp-tape"), ("hand-written", "mlp-hand")];
+    compare(c, "mlp_step", &benches, |group| {
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(8));
     });
-    group.bench_function("hand-written", |bench| {
-        let mut hand = MlpStep::new(&x, &labels, &start);
-        bench.iter(|| black_box(hand.step(0.01)));
-    });
-    group.finish();
 }
 
 /// The median of one benchmark, read from criterion's `estimates.json` if this run wrote it.

@@ -1,10 +1,80 @@
-//! The two workloads of the performance comparison, and the training step tapegrad takes on
-//! them; shared by `training.rs` (criterion, wall time) and `instructions.rs` (instruction counts).
+//! The two workloads of the performance comparison, each stepped by tapegrad and by hand; shared
+//! by `training.rs` (criterion, wall time) and `instructions.rs` (instruction counts).
+
+use std::hint::black_box;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tapegrad::manual::TwoLayer;
 use tapegrad::{Reduction, Tape, Tensor};
+
+use crate::hand_written::{MlpStep, MoonsLoop};
+
+/// The names [`step`] knows (listed by `instructions.rs`).
+#[allow(dead_code)]
+pub const WORKLOADS: [&str; 5] = [
+    "moons-tape",
+    "moons-tape-fresh",
+    "moons-hand",
+    "mlp-tape",
+    "mlp-hand",
+];
+
+/// One training step of `workload`, ready to be run again and again: the moons job or the MLP,
+/// by tapegrad on a reused tape (`-tape`), on a fresh tape each step (`-tape-fresh`), or by hand.
+pub fn step(workload: &str) -> Option<Box<dyn FnMut()>> {
+    let step: Box<dyn FnMut()> = match workload {
+        "moons-tape" | "moons-tape-fresh" => {
+            let (mut x, labels, mut model) = moons();
+            let (mut tape, fresh) = (Tape::new(), workload.ends_with("fresh"));
+            Box::new(move || {
+                if fresh {
+                    tape = Tape::new();
+                }
+                tape_step(
+                    &mut tape,
+                    &mut model,
+                    &mut x,
+                    &labels,
+                    0.01,
+                    0.01,
+                    Reduction::Sum,
+                );
+            })
+        }
+        "moons-hand" => {
+            let (x, labels, model) = moons();
+            let mut hand = MoonsLoop::new(&x, &labels, &model);
+            Box::new(move || {
+                black_box(hand.pass(0.01, 0.01));
+            })
+        }
+        "mlp-tape" => {
+            let (mut x, labels, mut model) = mlp();
+            let mut tape = Tape::new();
+            Box::new(move || {
+                tape_step(
+                    &mut tape,
+                    &mut model,
+                    &mut x,
+                    &labels,
+                    0.01,
+                    0.0,
+                    Reduction::Mean,
+                )
+            })
+        }
+        "mlp-hand" => {
+            let (x, labels, model) = mlp();
+            let mut hand = MlpStep::new(&x, &labels, &model);
+            Box::new(move || {
+                black_box(hand.step(0.01));
+            })
+        }
+        _ => return None,
+    };
+    Some(step)
+}
 
 /// The tutorial's job: 200 two-moons points and a 2-3-2 network at the tutorial's initialisation.
 pub fn moons() -> (Tensor, Vec<usize>, TwoLayer) {
@@ -23,7 +93,7 @@ pub fn mlp() -> (Tensor, Vec<usize>, TwoLayer) {
 
 /// One training step of a 2-layer tanh network on the tape, parameters updated in place. The
 /// parameters and the data are moved onto the tape and back (`Tape::take`), not copied.
-pub fn tape_step(
+fn tape_step(
     tape: &mut Tape,
     model: &mut TwoLayer,
     x: &mut Tensor,
