@@ -11,6 +11,11 @@
 //! - [`ops`]: every op is an [`Op`](ops::Op) (forward and backward side by side); add your own
 //!   the same way and prove it with [`gradcheck`].
 //!
+//! And around them, for checking and seeing: [`manual`] (the tutorial's backprop derived by
+//! hand) with [`compare_gradients`] to hold formulas against the tape; [`Tape::summary`] and
+//! [`Tape::to_dot`] to see what was recorded; [`anomaly::check`] to find the op that made a NaN;
+//! [`datasets`] for two moons and CSV files.
+//!
 //! A two-layer network learning XOR, trained by gradient descent on a reused tape:
 //!
 //! ```

@@ -5,7 +5,7 @@
 //! output into one gradient per input (a vector-Jacobian product). [`Tape::apply`] runs the
 //! forward and records the node; [`Var::backward`](crate::Var::backward) calls the backwards in
 //! reverse order. The built-in ops are grouped one family per file, each op's forward and
-//! backward within a few lines of each other, with the [`Var`] method that applies it just below:
+//! backward within a few lines of each other, with the [`Var`](crate::Var) method that applies it just below:
 //!
 //! | file | ops |
 //! |---|---|
