@@ -1,8 +1,9 @@
 //! Adding an op that tapegrad lacks, using it in a model, and proving its gradient.
 //!
 //! The op is softplus, `ln(1 + eˣ)`, a smooth relu; its derivative is the logistic sigmoid.
-//! Everything a user writes is in this file: the op (forward and backward side by side), a
-//! method so it reads like the built-ins, and a finite-difference check.
+//! Everything a user writes is in this file: the op (forward and both backwards side by side:
+//! on tensors for speed, with `Var` ops for second derivatives), a method so it reads like the
+//! built-ins, and finite-difference checks of its first and second derivatives.
 //!
 //! Run: `cargo run --release --example custom_op` (`-- --passes N` to train longer or shorter).
 
@@ -11,8 +12,8 @@ use std::process::ExitCode;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tapegrad::datasets::make_moons;
-use tapegrad::ops::Op;
-use tapegrad::{GradCheckError, Reduction, Tape, Tensor, Var, gradcheck};
+use tapegrad::ops::{BackwardArgs, InputGrads, Op};
+use tapegrad::{GradCheckError, Reduction, Tape, Tensor, Var, gradcheck, gradgradcheck};
 
 /// `softplus(x) = ln(1 + eˣ)`, elementwise.
 struct Softplus;
@@ -25,10 +26,19 @@ impl Op for Softplus {
         // ln(1 + eˣ) = max(x, 0) + ln(1 + e^-|x|): the same value, without overflow for large x.
         inputs[0].map(|x| x.max(0.0) + (-x.abs()).exp().ln_1p())
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         // d/dx ln(1 + eˣ) = eˣ / (1 + eˣ) = sigmoid(x).
         let sigmoid = |x: f64| 0.5 * (1.0 + (0.5 * x).tanh());
-        vec![grad_output.zip_map(inputs[0], "softplus backward", |g, x| g * sigmoid(x))]
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(
+            g.zip_map(x, "softplus backward", |g, x| g * sigmoid(x)),
+        )]
+    }
+    // The same formula with `Var` ops: the tape records it, so it can be differentiated again
+    // (softplus'' = sigmoid' = sigmoid (1 − sigmoid), through the built-in sigmoid's backward).
+    // Without this method first derivatives still work, and a second one panics, naming the op.
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output * args.inputs[0].sigmoid())])
     }
 }
 
@@ -54,9 +64,17 @@ impl Op for WrongSoftplus {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         Softplus.forward(inputs)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(inputs[0], "wrong_softplus backward", |g, x| g * x.tanh())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(
+            g.zip_map(x, "wrong_softplus backward", |g, x| g * x.tanh()),
+        )]
     }
+}
+
+/// `Σ weights ⊙ softplus(x)`: every element's gradient is checked with its own weight.
+fn weighted_softplus<'t>(x: Var<'t>, weights: &Tensor) -> Var<'t> {
+    (x.softplus() * x.tape().constant(weights.clone())).sum()
 }
 
 /// Checks the op against central finite differences on several shapes, including values far
@@ -69,18 +87,20 @@ fn check_gradients() -> Result<(), String> {
         Tensor::from_rows(&[[-30.0, -2.0, 0.0, 2.0, 30.0]]),
     ];
     for input in cases {
-        // A weighted sum, so that every element's gradient is checked with its own weight.
         let weights = Tensor::randn(input.shape(), &mut rng);
-        let report = gradcheck(std::slice::from_ref(&input), |v| {
-            let weights = v[0].tape().constant(weights.clone());
-            (v[0].softplus() * weights).sum()
-        })
-        .map_err(|error| format!("softplus on {:?}: {error}", input.shape()))?;
+        let inputs = std::slice::from_ref(&input);
+        let failed = |error| format!("softplus on {:?}: {error}", input.shape());
+        let report = gradcheck(inputs, |v| weighted_softplus(v[0], &weights)).map_err(failed)?;
+        let second =
+            gradgradcheck(inputs, |v| weighted_softplus(v[0], &weights)).map_err(failed)?;
         println!(
-            "gradcheck softplus {:?}: {} elements, max |analytic - numeric| = {:.1e}",
+            "softplus {:?}: gradcheck {} elements, max |analytic - numeric| = {:.1e}; \
+             gradgradcheck {} Hessian entries, max error {:.1e}",
             input.shape(),
             report.elements,
-            report.max_abs_error
+            report.max_abs_error,
+            second.elements,
+            second.max_abs_error
         );
     }
     // The checker must also catch a wrong derivative.

@@ -7,10 +7,8 @@
 use std::fmt;
 use std::panic::Location;
 
-use smallvec::SmallVec;
-
+use crate::engine::{Node, NodeKind, inputs_needing_grad, tensor_backward};
 use crate::inspect::min_mean_max;
-use crate::tape::{Node, NodeKind};
 use crate::{Gradients, NodeId, Tape, Tensor};
 
 /// Which walk the non-finite number appeared in.
@@ -147,20 +145,18 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
     };
     let mut users = 0;
     for (id, node) in nodes.iter().enumerate().skip(victim + 1).rev() {
-        let (NodeKind::Op(op), Some(grad_output)) = (&node.kind, gradient(id)) else {
+        let (NodeKind::Op(_), Some(grad_output)) = (&node.kind, gradient(id)) else {
             continue;
         };
         if !node.inputs.contains(&NodeId(victim)) {
             continue;
         }
         users += 1;
-        let inputs: SmallVec<[&Tensor; 4]> = node
-            .inputs
-            .iter()
-            .map(|input| &nodes[input.0].value)
-            .collect();
-        let input_grads = op.backward(&inputs, &node.value, grad_output);
+        // The same call, with the same wanted inputs, as the walk that made the gradients.
+        let wanted = inputs_needing_grad(&nodes, node);
+        let input_grads = tensor_backward(&nodes, id, grad_output, &wanted).expect("an op");
         for (input, grad) in node.inputs.iter().zip(&input_grads) {
+            let Some(grad) = grad else { continue };
             if input.0 == victim && !grad.is_finite() {
                 let value = first_non_finite(grad);
                 return Err(fault(Pass::Backward, &nodes, id, node, value, Some(*input)));

@@ -1,9 +1,12 @@
-//! Checking analytic gradients against central finite differences, as PyTorch's `gradcheck` does.
+//! Checking analytic gradients against central finite differences, as PyTorch's `gradcheck` and
+//! `gradgradcheck` do: first derivatives against differences of the function, second
+//! derivatives against differences of the gradient.
 
 use std::fmt;
 
 use smallvec::SmallVec;
 
+use crate::hessian::hessian_of;
 use crate::tensor::Shape;
 use crate::{Tape, Tensor, Var};
 
@@ -43,7 +46,7 @@ impl Default for GradCheck {
 /// What a passing check measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradCheckReport {
-    /// How many gradient elements were compared.
+    /// How many gradient elements were compared ([`gradgradcheck`]: how many Hessian entries).
     pub elements: usize,
     /// The largest `|analytic − numeric|` seen.
     pub max_abs_error: f64,
@@ -73,6 +76,33 @@ pub enum GradCheckError {
         /// The central finite difference.
         numeric: f64,
     },
+    /// [`gradgradcheck`]: the first derivatives of the two backwards ([`Op::backward`] on tensors
+    /// and [`Op::backward_on_tape`]) differ: an op's two formulas disagree.
+    ///
+    /// [`Op::backward`]: crate::ops::Op::backward
+    /// [`Op::backward_on_tape`]: crate::ops::Op::backward_on_tape
+    PathsDisagree {
+        /// The input's position in the slice passed to the check.
+        input: usize,
+        /// The element's index within that input.
+        index: Shape,
+        /// The gradient from the tensor backward.
+        tensor: f64,
+        /// The gradient from the on-tape backward.
+        on_tape: f64,
+    },
+    /// [`gradgradcheck`]: a second derivative `∂²f / ∂x ∂y` disagrees with the central finite
+    /// difference of the first derivative `∂f / ∂x` along `y`.
+    SecondOrderMismatch {
+        /// The input `x` belongs to, and its index there.
+        of: (usize, Vec<usize>),
+        /// The input `y` belongs to, and its index there.
+        along: (usize, Vec<usize>),
+        /// The second derivative the tape computed.
+        analytic: f64,
+        /// The central finite difference of the gradient.
+        numeric: f64,
+    },
 }
 
 impl fmt::Display for GradCheckError {
@@ -99,6 +129,32 @@ impl fmt::Display for GradCheckError {
                 index.as_slice(),
                 (analytic - numeric).abs()
             ),
+            GradCheckError::PathsDisagree {
+                input,
+                index,
+                tensor,
+                on_tape,
+            } => write!(
+                f,
+                "gradgradcheck: input {input}, element {:?}: the tensor backward gives {tensor:.6e}, \
+                 the on-tape backward {on_tape:.6e}",
+                index.as_slice()
+            ),
+            GradCheckError::SecondOrderMismatch {
+                of,
+                along,
+                analytic,
+                numeric,
+            } => write!(
+                f,
+                "gradgradcheck: second derivative of input {} element {:?} along input {} element {:?}: \
+                 analytic {analytic:.6e} vs numeric {numeric:.6e} (difference {:.1e})",
+                of.0,
+                of.1,
+                along.0,
+                along.1,
+                (analytic - numeric).abs()
+            ),
         }
     }
 }
@@ -121,6 +177,30 @@ where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
     GradCheck::default().check(inputs, f)
+}
+
+/// [`GradCheck::check_second_order`] with PyTorch's default tolerances: second derivatives
+/// against central finite differences of the first. PyTorch: `torch.autograd.gradgradcheck`.
+///
+/// `f` builds a scalar from one variable per input tensor. It checks that the two backwards of
+/// every op on the way give the same first derivatives, then that every entry of the Hessian
+/// (the tape's gradient, differentiated on the tape) matches the finite difference of the
+/// gradient. An op without [`backward_on_tape`](crate::ops::Op::backward_on_tape) makes it panic,
+/// naming the op.
+///
+/// ```
+/// use tapegrad::{Tensor, gradgradcheck};
+///
+/// let w = Tensor::from_rows(&[[0.3, -0.2], [0.1, 0.4]]);
+/// let x = Tensor::from_rows(&[[1.0, 2.0]]);
+/// let report = gradgradcheck(&[w, x], |v| v[1].matmul(v[0]).tanh().sum()).unwrap();
+/// assert_eq!(report.elements, 6 * 6); // every entry of the 6 x 6 Hessian
+/// ```
+pub fn gradgradcheck<F>(inputs: &[Tensor], f: F) -> Result<GradCheckReport, GradCheckError>
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    GradCheck::default().check_second_order(inputs, f)
 }
 
 impl GradCheck {
@@ -161,8 +241,7 @@ impl GradCheck {
                 analytic.data().iter().zip(numeric.data()).enumerate()
             {
                 let error = (analytic - numeric).abs();
-                let within = error <= self.atol + self.rtol * numeric.abs();
-                if !within || error.is_nan() {
+                if !self.within(analytic, numeric) {
                     return Err(GradCheckError::Mismatch {
                         input,
                         index: unravel(element, inputs[input].shape()),
@@ -175,6 +254,112 @@ impl GradCheck {
             }
         }
         Ok(report)
+    }
+
+    /// Compares second derivatives with finite differences, as [`gradgradcheck`] does, with
+    /// these settings: first the first derivatives of the two backwards against each other,
+    /// then each Hessian entry `∂²f / ∂x ∂y` against `(∂f/∂x (y + eps) − ∂f/∂x (y − eps)) / (2 eps)`.
+    pub fn check_second_order<F>(
+        &self,
+        inputs: &[Tensor],
+        f: F,
+    ) -> Result<GradCheckReport, GradCheckError>
+    where
+        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    {
+        let tape = Tape::new();
+        let vars = vars_on(&tape, inputs);
+        let output = f(&vars);
+        if output.value().len() != 1 {
+            return Err(GradCheckError::NotScalar {
+                shape: output.shape(),
+            });
+        }
+        let on_tape = output.grad(&vars);
+        let tensor = output.backward(); // the walk from `output` ignores the nodes `grad` added
+        for (input, (&var, grad)) in vars.iter().zip(&on_tape).enumerate() {
+            let tensor = tensor
+                .get(var)
+                .ok_or(GradCheckError::NoGradient { input })?;
+            let on_tape = grad.value();
+            let pairs = tensor.data().iter().zip(on_tape.data());
+            for (element, (&tensor, &on_tape)) in pairs.enumerate() {
+                if !self.within(on_tape, tensor) {
+                    return Err(GradCheckError::PathsDisagree {
+                        input,
+                        index: unravel(element, inputs[input].shape()),
+                        tensor,
+                        on_tape,
+                    });
+                }
+            }
+        }
+        let analytic = hessian_of(&vars, &on_tape);
+        let numeric = self.numeric_hessian(inputs, &f);
+        let n = numeric.shape()[0];
+        let position = |flat: usize| locate(flat, inputs);
+        let mut report = GradCheckReport {
+            elements: 0,
+            max_abs_error: 0.0,
+        };
+        for (entry, (&analytic, &numeric)) in analytic.data().iter().zip(numeric.data()).enumerate()
+        {
+            if !self.within(analytic, numeric) {
+                return Err(GradCheckError::SecondOrderMismatch {
+                    of: position(entry / n),
+                    along: position(entry % n),
+                    analytic,
+                    numeric,
+                });
+            }
+            report.elements += 1;
+            report.max_abs_error = report.max_abs_error.max((analytic - numeric).abs());
+        }
+        Ok(report)
+    }
+
+    /// `|analytic − numeric| ≤ atol + rtol · |numeric|`, false for NaN.
+    fn within(&self, analytic: f64, numeric: f64) -> bool {
+        (analytic - numeric).abs() <= self.atol + self.rtol * numeric.abs()
+    }
+
+    /// The central finite differences of the (tensor) gradient of `f`: column `j` is
+    /// `(∇f(θ + eps eⱼ) − ∇f(θ − eps eⱼ)) / (2 eps)`, flattened as [`hessian`](crate::hessian) lays it out.
+    fn numeric_hessian<F>(&self, inputs: &[Tensor], f: &F) -> Tensor
+    where
+        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    {
+        let n: usize = inputs.iter().map(Tensor::len).sum();
+        let mut hessian = Tensor::zeros(&[n, n]);
+        let mut perturbed: Vec<Tensor> = inputs.to_vec();
+        let mut tape = Tape::new();
+        let mut gradient_at = |perturbed: &[Tensor]| -> Vec<f64> {
+            tape.clear();
+            let grads = analytic_gradients(&tape, perturbed, f).expect("checked scalar above");
+            let zeros = |input: usize| vec![0.0; perturbed[input].len()];
+            (0..perturbed.len())
+                .flat_map(|input| match &grads[input] {
+                    Some(grad) => grad.data().to_vec(),
+                    None => zeros(input),
+                })
+                .collect()
+        };
+        let mut column = 0;
+        for input in 0..inputs.len() {
+            for element in 0..inputs[input].len() {
+                let original = inputs[input].data()[element];
+                perturbed[input].data_mut()[element] = original + self.eps;
+                let above = gradient_at(&perturbed);
+                perturbed[input].data_mut()[element] = original - self.eps;
+                let below = gradient_at(&perturbed);
+                perturbed[input].data_mut()[element] = original;
+                for (row, (above, below)) in above.iter().zip(&below).enumerate() {
+                    hessian.data_mut()[row * n + column] = (above - below) / (2.0 * self.eps);
+                }
+                column += 1;
+            }
+        }
+        hessian
     }
 
     /// The central finite difference `(f(x + eps) − f(x − eps)) / (2 eps)` of `f` with respect to
@@ -239,8 +424,19 @@ where
     f(&vars_on(tape, inputs)).item()
 }
 
+/// Which input, and which element of it, the flat position `flat` of [`hessian`](crate::hessian)'s layout is.
+fn locate(mut flat: usize, inputs: &[Tensor]) -> (usize, Vec<usize>) {
+    for (input, tensor) in inputs.iter().enumerate() {
+        if flat < tensor.len() {
+            return (input, unravel(flat, tensor.shape()).to_vec());
+        }
+        flat -= tensor.len();
+    }
+    unreachable!("a position within the inputs")
+}
+
 /// One variable per input tensor, on `tape`.
-fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
+pub(crate) fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
     inputs.iter().map(|t| tape.var(t.clone())).collect()
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::tape::{Node, NodeKind};
+use crate::engine::{Node, NodeKind};
 use crate::{Gradients, NodeId, Tape, Tensor};
 
 impl Node {

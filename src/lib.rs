@@ -49,27 +49,25 @@
 #![warn(missing_docs)]
 
 pub mod anomaly;
-mod backward;
 mod compare;
 pub mod datasets;
+mod engine;
 mod gradcheck;
+mod hessian;
 mod inspect;
 pub mod manual;
 pub mod ops;
-mod tape;
 mod tensor;
-mod var;
 
-pub use backward::Gradients;
 pub use compare::{
     GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
 };
-pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck};
+pub use engine::{Gradients, NodeId, Tape, Var};
+pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradgradcheck};
+pub use hessian::{hessian, hvp};
 pub use inspect::Summary;
 pub use ops::Reduction;
-pub use tape::{NodeId, Tape};
 pub use tensor::{Shape, ShapeError, Tensor};
-pub use var::Var;
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -3,7 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use tapegrad::ops::Op;
+use tapegrad::ops::{BackwardArgs, InputGrads, Op};
 use tapegrad::{Reduction, ShapeError, Tape, Tensor};
 
 /// The message of the panic `f` raises (the test fails if it returns normally).
@@ -419,11 +419,9 @@ impl Op for Outer {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul(&inputs[1].transpose())
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![
-            grad_output.matmul(inputs[1]),
-            grad_output.transpose().matmul(inputs[0]),
-        ]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let ([a, b], g) = ([args.inputs[0], args.inputs[1]], args.grad_output);
+        vec![Some(g.matmul(b)), Some(g.transpose().matmul(a))]
     }
 }
 
@@ -453,8 +451,11 @@ impl Op for Miscounted {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].clone()
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.clone(), grad_output.clone()]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![
+            Some(args.grad_output.clone()),
+            Some(args.grad_output.clone()),
+        ]
     }
 }
 
@@ -478,13 +479,8 @@ impl Op for Misshapen {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].clone()
     }
-    fn backward(
-        &self,
-        _inputs: &[&Tensor],
-        _output: &Tensor,
-        _grad_output: &Tensor,
-    ) -> Vec<Tensor> {
-        vec![Tensor::zeros(&[4])]
+    fn backward(&self, _args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(Tensor::zeros(&[4]))]
     }
 }
 
@@ -506,4 +502,97 @@ fn cross_entropy_of_an_empty_batch() {
     let tape = Tape::new();
     let z = tape.var(Tensor::zeros(&[0, 2]));
     z.cross_entropy(&[], Reduction::Mean);
+}
+
+/// An op with a first-order backward only: `e^x` written by a user who has not (yet) written its
+/// `backward_on_tape`.
+struct FirstOrderExp;
+
+impl Op for FirstOrderExp {
+    fn name(&self) -> &'static str {
+        "my_exp"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::exp)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output * args.output)]
+    }
+}
+
+#[test]
+fn a_user_op_without_a_second_order_backward_still_gives_first_derivatives() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(0.5));
+    let y = tape.apply(FirstOrderExp, &[x]);
+    assert_eq!(y.backward().wrt(x).item(), 0.5f64.exp());
+    // On the tape too: the gradient is right, only differentiating it again is refused.
+    assert_eq!(y.grad(&[x])[0].item(), 0.5f64.exp());
+}
+
+#[test]
+fn a_second_derivative_through_a_first_order_op_names_the_op_and_its_line() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(0.5));
+    let line = line!() + 1;
+    let y = tape.apply(FirstOrderExp, &[x]).square();
+    let dy = y.grad(&[x])[0];
+    let message = panic_message(|| dy.backward());
+    let expected = format!(
+        "my_exp: no second derivative through the my_exp applied at tests/errors.rs:{line}:"
+    );
+    assert!(
+        message.starts_with(&expected),
+        "{message}\nexpected {expected}"
+    );
+    assert!(
+        message.contains("implement Op::backward_on_tape"),
+        "{message}"
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "my_exp: no second derivative through the my_exp applied at tests/errors.rs:"
+)]
+fn hvp_through_a_first_order_op_panics() {
+    tapegrad::hvp(&[Tensor::scalar(1.0)], &[Tensor::scalar(1.0)], |v| {
+        v[0].tape().apply(FirstOrderExp, &[v[0]]).sum()
+    });
+}
+
+#[test]
+fn a_shape_error_in_a_second_order_expression_names_the_line() {
+    let tape = Tape::new();
+    let w = tape.var(Tensor::zeros(&[2, 3]));
+    let direction = tape.constant(Tensor::zeros(&[3, 2]));
+    let grad = w.tanh().sum().grad(&[w])[0];
+    let line = line!() + 1;
+    let message = panic_message(|| grad * direction);
+    assert!(
+        message.starts_with("mul: [2, 3] and [3, 2] do not broadcast"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("at tests/errors.rs:{line}:")),
+        "{message}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "hvp: direction has shapes [[3]], the inputs [[2]] at tests/errors.rs:")]
+fn hvp_with_a_direction_of_the_wrong_shape() {
+    tapegrad::hvp(&[Tensor::zeros(&[2])], &[Tensor::zeros(&[3])], |v| {
+        v[0].sum()
+    });
+}
+
+#[test]
+#[should_panic(
+    expected = "grad: output has shape [2], not one element; use grad_with(seed, wrt) for a non-scalar output at tests/errors.rs:"
+)]
+fn grad_of_a_non_scalar() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2]));
+    x.tanh().grad(&[x]);
 }

@@ -10,8 +10,8 @@ use std::f64::consts::FRAC_PI_4;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::ops::Op;
-use tapegrad::{GradCheck, GradCheckError, Reduction, Tape, Tensor, Var, gradcheck};
+use tapegrad::ops::{BackwardArgs, InputGrads, Op};
+use tapegrad::{GradCheck, GradCheckError, Reduction, Tape, Tensor, Var, gradcheck, gradgradcheck};
 
 type Unary = for<'t> fn(Var<'t>) -> Var<'t>;
 type Binary = for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>;
@@ -55,16 +55,18 @@ fn identity(t: Tensor) -> Tensor {
     t
 }
 
-/// Runs the default gradient check and fails the test with `what` and the checker's error;
-/// also checks that every element of every input was compared.
+/// Runs the default gradient check and the second-order one, and fails the test with `what`
+/// and the checker's error; also checks that every element of every input (and every entry of
+/// the Hessian) was compared, and that the two backwards of every op on the way (on tensors and
+/// on the tape) give the same first derivatives to 1e-13 of the largest.
 #[track_caller]
 fn check<F>(what: &str, inputs: &[Tensor], f: F)
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
-    match gradcheck(inputs, f) {
+    let elements: usize = inputs.iter().map(Tensor::len).sum();
+    match gradcheck(inputs, &f) {
         Ok(report) => {
-            let elements: usize = inputs.iter().map(Tensor::len).sum();
             assert_eq!(
                 report.elements, elements,
                 "{what}: not every element was compared"
@@ -72,6 +74,38 @@ where
             assert!(report.max_abs_error <= 1e-5, "{what}: {report:?}");
         }
         Err(error) => panic!("{what}: {error}"),
+    }
+    backwards_agree(what, inputs, &f);
+    match gradgradcheck(inputs, &f) {
+        Ok(report) => assert_eq!(
+            report.elements,
+            elements * elements,
+            "{what}: not every Hessian entry was compared"
+        ),
+        Err(error) => panic!("{what}: {error}"),
+    }
+}
+
+/// The tensor backward (`backward`) and the on-tape one (`grad`) give the same first derivatives,
+/// to 1e-13 relative to the largest element (fused kernels may round differently).
+#[track_caller]
+fn backwards_agree<F>(what: &str, inputs: &[Tensor], f: &F)
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    let tape = Tape::new();
+    let vars: Vec<Var> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+    let output = f(&vars);
+    let on_tape = output.grad(&vars);
+    let tensor = output.backward();
+    for (input, (&var, grad)) in vars.iter().zip(&on_tape).enumerate() {
+        let (tensor, on_tape) = (tensor.wrt(var), grad.value());
+        let largest = tensor.data().iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let difference = tensor.max_abs_diff(&on_tape);
+        assert!(
+            difference <= 1e-13 * largest,
+            "{what}: input {input}: the two backwards differ by {difference:e} (largest {largest:e})\n{tensor}\n{on_tape}"
+        );
     }
 }
 
@@ -544,8 +578,9 @@ impl Op for WrongSin {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sin)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(inputs[0], "wrong_sin backward", |g, x| g * x.sin())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "wrong_sin backward", |g, x| g * x.sin()))]
     }
 }
 
@@ -559,8 +594,97 @@ impl Op for Sin {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sin)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(inputs[0], "sin backward", |g, x| g * x.cos())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "sin backward", |g, x| g * x.cos()))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let x = args.inputs[0];
+        let cos_x = x.tape().apply(Sin, &[x + std::f64::consts::FRAC_PI_2]);
+        Some(vec![Some(args.grad_output * cos_x)])
+    }
+}
+
+/// `sin` whose on-tape backward records `cos x` as a constant: its first derivatives are right on
+/// both paths, its second derivative (−sin x) silently zero.
+struct FrozenSlopeSin;
+
+impl Op for FrozenSlopeSin {
+    fn name(&self) -> &'static str {
+        "frozen_slope_sin"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::sin)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        Sin.backward(args)
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let x = args.inputs[0];
+        let cos_x = x.tape().constant(x.value().map(f64::cos));
+        Some(vec![Some(args.grad_output * cos_x)])
+    }
+}
+
+/// `sin` whose on-tape backward is another function's (`−sin x` where `cos x` belongs).
+struct TwoFacedSin;
+
+impl Op for TwoFacedSin {
+    fn name(&self) -> &'static str {
+        "two_faced_sin"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::sin)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        Sin.backward(args)
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(-(args.grad_output * args.output))])
+    }
+}
+
+#[test]
+fn gradgradcheck_catches_a_silently_wrong_second_derivative() {
+    let x = [Tensor::from_slice(&[0.3, 1.2])];
+    let error =
+        gradgradcheck(&x, |v| v[0].tape().apply(FrozenSlopeSin, &[v[0]]).sum()).unwrap_err();
+    match error {
+        GradCheckError::SecondOrderMismatch {
+            of: (0, ref of),
+            along: (0, ref along),
+            analytic,
+            numeric,
+        } => {
+            assert_eq!(
+                (of.as_slice(), along.as_slice()),
+                (&[0usize][..], &[0usize][..])
+            );
+            assert_eq!(analytic, 0.0);
+            assert!((numeric + 0.3f64.sin()).abs() < 1e-6, "numeric {numeric}");
+        }
+        other => panic!("expected a second-order mismatch, got {other:?}"),
+    }
+    assert!(error.to_string().starts_with(
+        "gradgradcheck: second derivative of input 0 element [0] along input 0 element [0]: analytic 0"
+    ));
+}
+
+#[test]
+fn gradgradcheck_catches_backwards_that_disagree() {
+    let x = [Tensor::from_slice(&[0.3, 1.2])];
+    let error = gradgradcheck(&x, |v| v[0].tape().apply(TwoFacedSin, &[v[0]]).sum()).unwrap_err();
+    match error {
+        GradCheckError::PathsDisagree {
+            input: 0,
+            ref index,
+            tensor,
+            on_tape,
+        } => {
+            assert_eq!(index.as_slice(), &[0]);
+            assert_eq!((tensor, on_tape), (0.3f64.cos(), -0.3f64.sin()));
+        }
+        other => panic!("expected the backwards to disagree, got {other:?}"),
     }
 }
 
@@ -601,8 +725,9 @@ impl Op for WrongMul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * inputs[1]
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output * inputs[1], grad_output * inputs[1]]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (b, g) = (args.inputs[1], args.grad_output);
+        vec![Some(g * b), Some(g * b)]
     }
 }
 

@@ -3,7 +3,7 @@
 //! Broadcast inputs need nothing special here: each backward returns gradients of the output's
 //! shape and the tape sums them down to each input's shape.
 
-use super::Op;
+use super::{BackwardArgs, InputGrads, Op};
 use crate::{Tensor, Var};
 
 /// `a + b`, broadcasting. PyTorch: `torch.add`.
@@ -16,8 +16,15 @@ impl Op for Add {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + inputs[1]
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.clone(), grad_output.clone()]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let g = args.grad_output;
+        vec![
+            args.wants(0).then(|| g.clone()),
+            args.wants(1).then(|| g.clone()),
+        ]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output), Some(args.grad_output)])
     }
 }
 
@@ -31,8 +38,12 @@ impl Op for Sub {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] - inputs[1]
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.clone(), -grad_output]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let g = args.grad_output;
+        vec![args.wants(0).then(|| g.clone()), args.wants(1).then(|| -g)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output), Some(-args.grad_output)])
     }
 }
 
@@ -46,9 +57,16 @@ impl Op for Mul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * inputs[1]
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let (a, b) = (inputs[0], inputs[1]);
-        vec![grad_output * b, grad_output * a]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
+        vec![args.wants(0).then(|| g * b), args.wants(1).then(|| g * a)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
+        Some(vec![
+            args.wants(0).then(|| g * b),
+            args.wants(1).then(|| g * a),
+        ])
     }
 }
 
@@ -62,12 +80,20 @@ impl Op for Div {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] / inputs[1]
     }
-    fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let b = inputs[1];
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (b, g, quotient) = (args.inputs[1], args.grad_output, args.output);
         // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b.
-        let grad_a = grad_output / b;
-        let grad_b = -&(&grad_a * output);
-        vec![grad_a, grad_b]
+        let grad_a = g / b;
+        let grad_b = args.wants(1).then(|| -&(&grad_a * quotient));
+        vec![Some(grad_a), grad_b]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (b, g, quotient) = (args.inputs[1], args.grad_output, args.output);
+        let grad_a = g / b;
+        Some(vec![
+            Some(grad_a),
+            args.wants(1).then(|| -(grad_a * quotient)),
+        ])
     }
 }
 
@@ -81,8 +107,11 @@ impl Op for Scale {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * self.0
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output * self.0]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output * self.0)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output * self.0)])
     }
 }
 
@@ -96,8 +125,11 @@ impl Op for Shift {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + self.0
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.clone()]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output.clone())]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output)])
     }
 }
 

@@ -1,7 +1,7 @@
 //! The matrix product and the layout ops, whose backwards move gradients back where the
 //! forward moved values.
 
-use super::Op;
+use super::{BackwardArgs, InputGrads, Op};
 use crate::tensor::Shape;
 use crate::{Tensor, Var};
 
@@ -15,28 +15,22 @@ impl Op for MatMul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul(inputs[1])
     }
-    fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let grads = self.backward_wanted(&[true, true], inputs, output, grad_output);
-        grads
-            .into_iter()
-            .map(|grad| grad.expect("both wanted"))
-            .collect()
-    }
-    fn backward_wanted(
-        &self,
-        wanted: &[bool],
-        inputs: &[&Tensor],
-        _output: &Tensor,
-        grad_output: &Tensor,
-    ) -> Vec<Option<Tensor>> {
-        let (a, b) = (inputs[0], inputs[1]);
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
         // dA = G · Bᵀ and dB = Aᵀ · G; the transposes are strides, not copies. Each is a full
         // GEMM, so one nobody wants (the data's, in x · W1) is skipped: a third less work in
         // an MLP's step (benches/training.rs).
         vec![
-            wanted[0].then(|| grad_output.matmul_t(b)),
-            wanted[1].then(|| a.t_matmul(grad_output)),
+            args.wants(0).then(|| g.matmul_t(b)),
+            args.wants(1).then(|| a.t_matmul(g)),
         ]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
+        Some(vec![
+            args.wants(0).then(|| g.matmul(b.transpose())),
+            args.wants(1).then(|| a.transpose().matmul(g)),
+        ])
     }
 }
 
@@ -70,8 +64,11 @@ impl Op for Transpose {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].transpose()
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.transpose()]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output.transpose())]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output.transpose())])
     }
 }
 
@@ -100,8 +97,13 @@ impl Op for Reshape {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].reshape(&self.0)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.reshape(inputs[0].shape())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output.reshape(args.inputs[0].shape()))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(
+            args.grad_output.reshape(&args.inputs[0].shape()),
+        )])
     }
 }
 

@@ -2,10 +2,13 @@
 //!
 //! Every op, built-in or yours, is a type that implements [`Op`]: a `forward` that computes the
 //! output from the input values, and beside it a `backward` that turns the gradient of the
-//! output into one gradient per input (a vector-Jacobian product). [`Tape::apply`] runs the
-//! forward and records the node; [`Var::backward`](crate::Var::backward) calls the backwards in
-//! reverse order. The built-in ops are grouped one family per file, each op's forward and
-//! backward within a few lines of each other, with the [`Var`](crate::Var) method that applies it just below:
+//! output into one gradient per input (a vector-Jacobian product), written twice: on tensors
+//! (the fast first-order path) and with [`Var`](crate::Var) ops (recorded on the tape, so that
+//! gradients can be differentiated again). [`Tape::apply`] runs the forward and records the
+//! node; [`Var::backward`](crate::Var::backward) calls the tensor backwards in reverse order,
+//! [`Var::grad`](crate::Var::grad) the on-tape ones. The built-in ops are grouped one family per
+//! file, each op's forward and backwards within a few lines of each other, with the
+//! [`Var`](crate::Var) method that applies it just below:
 //!
 //! | file | ops |
 //! |---|---|
@@ -14,15 +17,16 @@
 //! | `linalg.rs` | `matmul transpose reshape` |
 //! | `reduce.rs` | `sum mean sum_axis mean_axis` |
 //! | `softmax.rs` | `softmax log_softmax cross_entropy` |
+//! | the engine's | `sum_to broadcast_to` (what the walk records to undo a broadcast) |
 //!
 //! # Adding an op
 //!
 //! Say the library lacked `sin`. Its derivative is `cos`, so the gradient of the input is
-//! `grad_output ⊙ cos(x)`:
+//! `grad_output ⊙ cos(x)`: once on tensors, once with `Var` ops.
 //!
 //! ```
-//! use tapegrad::ops::Op;
-//! use tapegrad::{Tape, Tensor, Var, gradcheck};
+//! use tapegrad::ops::{BackwardArgs, InputGrads, Op};
+//! use tapegrad::{Tape, Tensor, Var, gradcheck, gradgradcheck};
 //!
 //! /// `sin(x)`, elementwise.
 //! struct Sin;
@@ -34,8 +38,14 @@
 //!     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
 //!         inputs[0].map(f64::sin)
 //!     }
-//!     fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-//!         vec![grad_output.zip_map(inputs[0], "sin backward", |g, x| g * x.cos())]
+//!     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+//!         let x = args.inputs[0];
+//!         vec![Some(args.grad_output.zip_map(x, "sin backward", |g, x| g * x.cos()))]
+//!     }
+//!     // Optional: the same formula on the tape, for second derivatives. cos is sin shifted.
+//!     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+//!         let cos_x = sin(args.inputs[0] + std::f64::consts::FRAC_PI_2);
+//!         Some(vec![Some(args.grad_output * cos_x)])
 //!     }
 //! }
 //!
@@ -49,25 +59,33 @@
 //! let grads = sin(x).backward();
 //! assert!((grads.wrt(x).item() - 0.5f64.cos()).abs() < 1e-15);
 //!
-//! // Prove the backward against central finite differences on a few shapes.
+//! // Prove both backwards against central finite differences.
 //! let inputs = [Tensor::from_rows(&[[0.1, -2.0, 3.0], [1.5, 0.0, -0.7]])];
 //! gradcheck(&inputs, |v| sin(v[0]).sum()).unwrap();
+//! gradgradcheck(&inputs, |v| sin(v[0]).sum()).unwrap();
 //! ```
 //!
 //! What the engine does for you, so an op need not:
 //! - **Broadcasting.** A backward may return a gradient with the output's shape for an input
 //!   that was broadcast into it; the tape sums it back down to the input's shape.
 //! - **Accumulation.** A value used by several ops gets the sum of their gradients.
-//! - **Constants.** Gradients for inputs that need none are dropped.
+//! - **Constants.** Gradients for inputs that need none are dropped; `args.wants(i)` says which,
+//!   so a backward may skip them (as [`MatMul`] skips the product for the data's gradient).
+//! - **Second order.** Gradients written by `backward_on_tape` are ordinary nodes on the tape,
+//!   so their own backwards give third derivatives and beyond. An op without it still gives
+//!   first derivatives everywhere; a second one through it panics, naming the op and its line.
 //!
 //! What is the op's job:
-//! - **One gradient per input, each a tensor of the input's shape** (or the broadcast shape above).
+//! - **One gradient per input, each of the input's shape** (or the broadcast shape above), in
+//!   both backwards, and the same numbers from both: [`gradgradcheck`](crate::gradgradcheck)
+//!   checks that they agree and that the second derivatives match finite differences.
 //! - **Shape errors in `forward`.** `forward` is `#[track_caller]` through the trait, so the
 //!   panics of [`Tensor`] methods (and any `panic!` or `assert!` of yours) name the line of the
 //!   user's code that applied the op.
 //! - **State for backward.** `forward` takes `&mut self` and may keep what `backward` needs
 //!   (as [`CrossEntropy`] keeps its softmax probabilities); the inputs and the output are
-//!   passed to `backward` anyway, so most ops keep nothing.
+//!   passed to the backwards anyway, so most ops keep nothing.
+//! - **`Send + Sync`.** An op is stored on the tape, and a tape may move between threads.
 //!
 //! [`Tape::apply`]: crate::Tape::apply
 
@@ -83,39 +101,4 @@ pub use reduce::{Mean, MeanAxis, Sum, SumAxis};
 pub use softmax::{CrossEntropy, LogSoftmax, Reduction, Softmax};
 pub use unary::{Exp, Log, PowF, Relu, Sigmoid, Sqrt, Square, Tanh};
 
-use crate::Tensor;
-
-/// A differentiable operation: the forward computation and its vector-Jacobian product.
-///
-/// See the [module documentation](self) for a worked example and what the engine does around it.
-pub trait Op: 'static {
-    /// The op's name, as error messages and tape printouts show it (`"tanh"`, `"matmul"`).
-    fn name(&self) -> &'static str;
-
-    /// The output computed from the input values, in the order they were passed to
-    /// [`Tape::apply`](crate::Tape::apply). May keep in `self` what `backward` needs.
-    #[track_caller]
-    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor;
-
-    /// The gradient of the final output with respect to each input, given `grad_output`, its
-    /// gradient with respect to this op's output (same shape as `output`).
-    fn backward(&self, inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor>;
-
-    /// The gradients of only the inputs marked in `wanted` (`None` allowed for the others): what
-    /// the tape calls. The default computes them all with [`backward`](Op::backward); override
-    /// it where an unwanted gradient is expensive, as [`MatMul`] skips the product for the
-    /// gradient of a constant input (the data of a network).
-    fn backward_wanted(
-        &self,
-        wanted: &[bool],
-        inputs: &[&Tensor],
-        output: &Tensor,
-        grad_output: &Tensor,
-    ) -> Vec<Option<Tensor>> {
-        let _ = wanted;
-        self.backward(inputs, output, grad_output)
-            .into_iter()
-            .map(Some)
-            .collect()
-    }
-}
+pub use crate::engine::{BackwardArgs, BroadcastTo, InputGrads, Op, SumTo};

@@ -1,7 +1,7 @@
 //! Sums and means, over everything or along one axis. Each backward spreads the output's
 //! gradient back over the elements that were summed (divided by their count for a mean).
 
-use super::Op;
+use super::{BackwardArgs, InputGrads, Op};
 use crate::tensor::Shape;
 use crate::{Tensor, Var};
 
@@ -15,8 +15,16 @@ impl Op for Sum {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum()
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![Tensor::full(inputs[0].shape(), grad_output.item())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(Tensor::full(
+            args.inputs[0].shape(),
+            args.grad_output.item(),
+        ))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(
+            args.grad_output.broadcast_to(&args.inputs[0].shape()),
+        )])
     }
 }
 
@@ -46,9 +54,17 @@ impl Op for Mean {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean()
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let count = inputs[0].len() as f64;
-        vec![Tensor::full(inputs[0].shape(), grad_output.item() / count)]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let count = args.inputs[0].len() as f64;
+        vec![Some(Tensor::full(
+            args.inputs[0].shape(),
+            args.grad_output.item() / count,
+        ))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let shape = args.inputs[0].shape();
+        let count = shape.iter().product::<usize>() as f64;
+        Some(vec![Some((args.grad_output / count).broadcast_to(&shape))])
     }
 }
 
@@ -69,8 +85,8 @@ impl<'t> Var<'t> {
 
 /// The shape of `input` with `axis` kept at length 1: how an axis reduction's gradient lines up
 /// with its input before being spread back along the axis.
-fn kept_shape(input: &Tensor, axis: usize) -> Shape {
-    let mut shape: Shape = input.shape().into();
+fn kept_shape(input: &[usize], axis: usize) -> Shape {
+    let mut shape: Shape = input.into();
     shape[axis] = 1;
     shape
 }
@@ -90,10 +106,17 @@ impl Op for SumAxis {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum_axis(self.axis, self.keepdim)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let input = inputs[0];
-        let along_axis = grad_output.reshape(&kept_shape(input, self.axis));
-        vec![along_axis.broadcast_to(input.shape())]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let input = args.inputs[0];
+        let along_axis = args
+            .grad_output
+            .reshape(&kept_shape(input.shape(), self.axis));
+        vec![Some(along_axis.broadcast_to(input.shape()))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let shape = args.inputs[0].shape();
+        let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
+        Some(vec![Some(along_axis.broadcast_to(&shape))])
     }
 }
 
@@ -130,11 +153,19 @@ impl Op for MeanAxis {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean_axis(self.axis, self.keepdim)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let input = inputs[0];
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let input = args.inputs[0];
         let count = input.shape()[self.axis] as f64;
-        let along_axis = grad_output.reshape(&kept_shape(input, self.axis));
-        vec![&along_axis.broadcast_to(input.shape()) / count]
+        let along_axis = args
+            .grad_output
+            .reshape(&kept_shape(input.shape(), self.axis));
+        vec![Some(&along_axis.broadcast_to(input.shape()) / count)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let shape = args.inputs[0].shape();
+        let count = shape[self.axis] as f64;
+        let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
+        Some(vec![Some(along_axis.broadcast_to(&shape) / count)])
     }
 }
 

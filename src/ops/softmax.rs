@@ -3,7 +3,7 @@
 //! All three shift by the lane maximum before `exp`, so logits of ±1000 stay finite. (The
 //! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
 
-use super::Op;
+use super::{BackwardArgs, InputGrads, Op};
 use crate::tensor::{shape_panic, softmax_lane};
 use crate::{Tensor, Var};
 
@@ -20,11 +20,18 @@ impl Op for Softmax {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].softmax(self.axis)
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         // dx = y ⊙ (g − Σ_axis g ⊙ y)
-        let grad_times_y = grad_output * output;
+        let (y, g) = (args.output, args.grad_output);
+        let grad_times_y = g * y;
         let lane_dot = grad_times_y.sum_axis(self.axis, true);
-        vec![&grad_times_y - &(output * &lane_dot)]
+        vec![Some(&grad_times_y - &(y * &lane_dot))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (y, g) = (args.output, args.grad_output);
+        let grad_times_y = g * y;
+        let lane_dot = grad_times_y.sum_axis(self.axis, true);
+        Some(vec![Some(grad_times_y - y * lane_dot)])
     }
 }
 
@@ -58,10 +65,16 @@ impl Op for LogSoftmax {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].log_softmax(self.axis)
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         // dx = g − softmax(x) ⊙ Σ_axis g, and softmax(x) = exp(output).
-        let lane_total = grad_output.sum_axis(self.axis, true);
-        vec![grad_output - &(&output.map(f64::exp) * &lane_total)]
+        let (log_y, g) = (args.output, args.grad_output);
+        let lane_total = g.sum_axis(self.axis, true);
+        vec![Some(g - &(&log_y.map(f64::exp) * &lane_total))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (log_y, g) = (args.output, args.grad_output);
+        let lane_total = g.sum_axis(self.axis, true);
+        Some(vec![Some(g - log_y.exp() * lane_total)])
     }
 }
 
@@ -109,6 +122,13 @@ impl CrossEntropy {
             reduction,
             probabilities: None,
         }
+    }
+
+    /// `softmax(z)`, as the forward pass computed it.
+    fn probabilities(&self) -> &Tensor {
+        self.probabilities
+            .as_ref()
+            .expect("forward ran before backward")
     }
 
     /// The factor the reduction puts on each row's loss.
@@ -184,17 +204,27 @@ impl Op for CrossEntropy {
         self.probabilities = Some(probabilities);
         Tensor::scalar(total * self.row_weight())
     }
-    fn backward(&self, _inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let mut grad = self
-            .probabilities
-            .clone()
-            .expect("forward ran before backward");
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let mut grad = self.probabilities().clone();
         let classes = grad.shape()[1];
         for (row, &label) in self.labels.iter().enumerate() {
             grad.data_mut()[row * classes + label] -= 1.0;
         }
-        grad *= grad_output.item() * self.row_weight();
-        vec![grad]
+        grad *= args.grad_output.item() * self.row_weight();
+        vec![Some(grad)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        // The same (softmax(z) − onehot) · g · weight, with the softmax recomputed on the tape
+        // so that its derivative (the softmax Jacobian) carries into second order.
+        let (logits, g) = (args.inputs[0], args.grad_output);
+        let tape = logits.tape();
+        let mut onehot = Tensor::zeros(self.probabilities().shape());
+        let classes = onehot.shape()[1];
+        for (row, &label) in self.labels.iter().enumerate() {
+            onehot.data_mut()[row * classes + label] = 1.0;
+        }
+        let residual = logits.softmax(1) - tape.constant(onehot);
+        Some(vec![Some(residual * (g * self.row_weight()))])
     }
 }
 

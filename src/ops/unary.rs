@@ -1,7 +1,8 @@
 //! Elementwise functions of one variable. Each backward is `grad_output ⊙ f′`, with `f′` written
-//! through the output where that is cheaper (`tanh′ = 1 − y²`, `exp′ = y`).
+//! through the output where that is cheaper (`tanh′ = 1 − y²`, `exp′ = y`): once fused into one
+//! pass over the tensors, once with `Var` ops so that the tape can differentiate it again.
 
-use super::Op;
+use super::{BackwardArgs, InputGrads, Op};
 use crate::{Tensor, Var};
 
 /// `tanh(x)`. PyTorch: `torch.tanh`.
@@ -14,8 +15,15 @@ impl Op for Tanh {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::tanh)
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(output, "tanh backward", |g, y| g * (1.0 - y * y))]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (y, g) = (args.output, args.grad_output);
+        vec![Some(
+            g.zip_map(y, "tanh backward", |g, y| g * (1.0 - y * y)),
+        )]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (y, g) = (args.output, args.grad_output);
+        Some(vec![Some(g * (1.0 - y.square()))])
     }
 }
 
@@ -45,8 +53,11 @@ impl Op for Exp {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::exp)
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output * output]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output * args.output)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output * args.output)])
     }
 }
 
@@ -74,8 +85,11 @@ impl Op for Log {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::ln)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output / inputs[0]]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output / args.inputs[0])]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output / args.inputs[0])])
     }
 }
 
@@ -112,8 +126,15 @@ impl Op for Sigmoid {
             }
         })
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(output, "sigmoid backward", |g, y| g * y * (1.0 - y))]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (y, g) = (args.output, args.grad_output);
+        vec![Some(
+            g.zip_map(y, "sigmoid backward", |g, y| g * y * (1.0 - y)),
+        )]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (y, g) = (args.output, args.grad_output);
+        Some(vec![Some(g * y * (1.0 - y))])
     }
 }
 
@@ -142,12 +163,17 @@ impl Op for Relu {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| if x > 0.0 { x } else { 0.0 })
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(
-            inputs[0],
-            "relu backward",
-            |g, x| if x > 0.0 { g } else { 0.0 },
-        )]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "relu backward", |g, x| {
+            if x > 0.0 { g } else { 0.0 }
+        }))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        // The slope is 1 or 0, constant on each side of the kink: its own derivative is 0.
+        let (x, g) = (args.inputs[0], args.grad_output);
+        let slope = x.value().map(|x| if x > 0.0 { 1.0 } else { 0.0 });
+        Some(vec![Some(g * x.tape().constant(slope))])
     }
 }
 
@@ -176,8 +202,12 @@ impl Op for Sqrt {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sqrt)
     }
-    fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(output, "sqrt backward", |g, y| g / (2.0 * y))]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (y, g) = (args.output, args.grad_output);
+        vec![Some(g.zip_map(y, "sqrt backward", |g, y| g / (2.0 * y)))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output / (2.0 * args.output))])
     }
 }
 
@@ -206,8 +236,12 @@ impl Op for Square {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x * x)
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        vec![grad_output.zip_map(inputs[0], "square backward", |g, x| 2.0 * x * g)]
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "square backward", |g, x| 2.0 * x * g))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(2.0 * args.inputs[0] * args.grad_output)])
     }
 }
 
@@ -236,13 +270,22 @@ impl Op for PowF {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x.powf(self.0))
     }
-    fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
-        let p = self.0;
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g, p) = (args.inputs[0], args.grad_output, self.0);
         if p == 0.0 {
             // x⁰ is constant; written out so that x = 0 gives 0, not 0 · 0⁻¹ = NaN.
-            return vec![Tensor::zeros(inputs[0].shape())];
+            return vec![Some(Tensor::zeros(x.shape()))];
         }
-        vec![grad_output.zip_map(inputs[0], "powf backward", |g, x| g * p * x.powf(p - 1.0))]
+        vec![Some(
+            g.zip_map(x, "powf backward", |g, x| g * p * x.powf(p - 1.0)),
+        )]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (x, g, p) = (args.inputs[0], args.grad_output, self.0);
+        if p == 0.0 {
+            return Some(vec![Some(x.tape().constant(Tensor::zeros(&x.shape())))]);
+        }
+        Some(vec![Some(g * p * x.powf(p - 1.0))])
     }
 }
 

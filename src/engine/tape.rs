@@ -1,15 +1,16 @@
 //! The tape (a Wengert list): every value of a computation in the order it was made, each with
 //! the op and the inputs that made it. [`Var::backward`] walks it once, last node first.
 
-use std::cell::{Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
 use std::panic::Location;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
-use crate::ops::Op;
-use crate::{Tensor, Var};
+use super::{Gradients, Op, Var};
+use crate::Tensor;
 
 /// The position of a node on its tape, printed as `#5`. Inputs always have smaller ids than
 /// the nodes made from them, so creation order is already a topological order.
@@ -35,8 +36,9 @@ pub(crate) enum NodeKind {
     Variable,
     /// A leaf without a gradient ([`Tape::constant`]).
     Constant,
-    /// The output of an op; the op keeps whatever its backward needs.
-    Op(Box<dyn Op>),
+    /// The output of an op; the op keeps whatever its backward needs. Shared, so that the
+    /// on-tape walk can call it while it records new nodes on the same tape.
+    Op(Arc<dyn Op>),
 }
 
 /// One entry of the tape.
@@ -60,6 +62,9 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 /// appends a node. The tape takes `&self` for all of this, so handles are `Copy` and code reads
 /// like the math. [`clear`](Tape::clear) empties it for the next training step and keeps its memory.
 ///
+/// A tape is [`Send`] (it can move to another thread with the training it records) but not
+/// [`Sync`]: it records through `&self`, so one thread at a time uses it.
+///
 /// ```
 /// use tapegrad::{Tape, Tensor};
 ///
@@ -74,6 +79,9 @@ pub struct Tape {
     id: u64,
     /// Bumped by `clear`, so gradients from an earlier pass are not read against new nodes.
     generation: u64,
+    /// While [`Var::grad`] records an op's backward: the line that applied the op, which the
+    /// gradient's nodes then show instead of a line inside the backward.
+    recording_backward_of: Cell<Option<&'static Location<'static>>>,
 }
 
 impl Default for Tape {
@@ -89,6 +97,7 @@ impl Tape {
             nodes: RefCell::new(Vec::new()),
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             generation: 0,
+            recording_backward_of: Cell::new(None),
         }
     }
 
@@ -122,7 +131,20 @@ impl Tape {
             (op.forward(&values), needs_grad)
         };
         let input_ids = inputs.iter().map(|v| v.id).collect();
-        self.push(NodeKind::Op(Box::new(op)), input_ids, value, needs_grad)
+        self.push(NodeKind::Op(Arc::new(op)), input_ids, value, needs_grad)
+    }
+
+    /// Runs `record` with the nodes it creates attributed to `location` (the line that applied
+    /// the op whose backward `record` writes on the tape).
+    pub(crate) fn recording_backward_of<T>(
+        &self,
+        location: &'static Location<'static>,
+        record: impl FnOnce() -> T,
+    ) -> T {
+        let outer = self.recording_backward_of.replace(Some(location));
+        let result = record();
+        self.recording_backward_of.set(outer);
+        result
     }
 
     #[track_caller]
@@ -133,6 +155,10 @@ impl Tape {
         value: Tensor,
         needs_grad: bool,
     ) -> Var<'_> {
+        let location = self
+            .recording_backward_of
+            .get()
+            .unwrap_or(Location::caller());
         let mut nodes = self.nodes.borrow_mut();
         let id = NodeId(nodes.len());
         nodes.push(Node {
@@ -140,7 +166,7 @@ impl Tape {
             inputs,
             value,
             needs_grad,
-            location: Location::caller(),
+            location,
         });
         Var { tape: self, id }
     }
@@ -209,14 +235,14 @@ impl Tape {
         self.generation += 1;
     }
 
-    /// Which tape and which pass of it: what [`Gradients`](crate::Gradients) remember to refuse strangers.
+    /// Which tape and which pass of it: what [`Gradients`] remember to refuse strangers.
     pub(crate) fn identity(&self) -> (u64, u64) {
         (self.id, self.generation)
     }
 
     /// Panics, naming `what` and the caller's line, unless `gradients` come from this pass of this tape.
     #[track_caller]
-    pub(crate) fn check_gradients(&self, gradients: &crate::Gradients, what: &str) {
+    pub(crate) fn check_gradients(&self, gradients: &Gradients, what: &str) {
         if gradients.identity() != self.identity() {
             panic!(
                 "{what}: the gradients come from another tape or an earlier pass at {}",
@@ -230,7 +256,7 @@ impl Tape {
     }
 
     #[track_caller]
-    fn check_owns(&self, var: Var<'_>, op: &str) {
+    pub(crate) fn check_owns(&self, var: Var<'_>, op: &str) {
         if !std::ptr::eq(var.tape, self) {
             panic!(
                 "{op}: {} belongs to another tape at {}",
