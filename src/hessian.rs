@@ -141,3 +141,119 @@ pub(crate) fn hessian_of(vars: &[Var<'_>], grads: &[Var<'_>]) -> Tensor {
     }
     hessian
 }
+
+/// The largest eigenvalue of a Hessian and its eigenvector, from [`sharpness`].
+#[derive(Clone, Debug)]
+pub struct Sharpness {
+    /// The largest eigenvalue `λ` (largest, not largest in magnitude: a negative curvature
+    /// direction does not count unless every direction curves down).
+    pub eigenvalue: f64,
+    /// A unit eigenvector for it, one tensor per input: pass it as the next call's `start` when
+    /// the inputs have moved only a little, as in training, and few iterations are needed.
+    pub eigenvector: Vec<Tensor>,
+    /// How many Hessian-vector products the power iteration took.
+    pub products: usize,
+}
+
+/// The sharpness of `f` at `inputs`: the largest eigenvalue of its Hessian, by power iteration
+/// on [`hvp`], so the Hessian itself is never formed. Gradient descent with step `η` cannot
+/// settle where the sharpness exceeds `2/η` (the edge of stability, Cohen et al., ICLR 2021).
+///
+/// Power iteration from `start` (a direction in the inputs' shapes; all zeros picks one) finds
+/// the eigenvalue of largest magnitude; if that one is negative, it iterates again on the Hessian
+/// shifted by it, whose largest eigenvalue is then the largest in magnitude. It stops when
+/// `‖H v − λ v‖ ≤ 1e-9 ‖H v‖`, or after 1000 products.
+///
+/// ```
+/// use tapegrad::{Tensor, sharpness};
+/// // f(x, y) = x² + 3xy + 5y²: Hessian [[2, 3], [3, 10]], eigenvalues 6 ± √25 = 1 and 11.
+/// let inputs = [Tensor::scalar(0.4), Tensor::scalar(-1.0)];
+/// let start = [Tensor::scalar(0.0), Tensor::scalar(0.0)];
+/// let top = sharpness(&inputs, &start, |v| v[0].square() + 3.0 * v[0] * v[1] + 5.0 * v[1].square());
+/// assert!((top.eigenvalue - 11.0).abs() < 1e-8);
+/// ```
+#[track_caller]
+pub fn sharpness<F>(inputs: &[Tensor], start: &[Tensor], f: F) -> Sharpness
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    let product = |v: &[Tensor]| hvp(inputs, v, &f);
+    let dominant = power_iteration(start, 0.0, &product);
+    if dominant.eigenvalue >= 0.0 {
+        return dominant;
+    }
+    // Every eigenvalue of H − λI is ≥ 0 for the most negative λ: its dominant one is the top of H.
+    let shift = dominant.eigenvalue;
+    let mut top = power_iteration(&dominant.eigenvector, shift, &product);
+    top.products += dominant.products;
+    top
+}
+
+/// Power iteration on `H − shift · I`, where `product` multiplies by `H`; the eigenvalue it
+/// returns is `H`'s.
+fn power_iteration(
+    start: &[Tensor],
+    shift: f64,
+    product: &impl Fn(&[Tensor]) -> Vec<Tensor>,
+) -> Sharpness {
+    let dot = |a: &[Tensor], b: &[Tensor]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| {
+                a.data()
+                    .iter()
+                    .zip(b.data())
+                    .map(|(x, y)| x * y)
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    let mut v: Vec<Tensor> = start.to_vec();
+    if dot(&v, &v) == 0.0 || !dot(&v, &v).is_finite() {
+        // No direction given: a fixed one with every element non-zero and no symmetry.
+        let mut k = 0.0f64;
+        for tensor in &mut v {
+            for x in tensor.data_mut() {
+                k += 1.0;
+                *x = (k * 0.7548776662).fract() - 0.5;
+            }
+        }
+    }
+    let norm = dot(&v, &v).sqrt();
+    v.iter_mut().for_each(|t| *t *= 1.0 / norm);
+    let (mut eigenvalue, mut products) = (0.0, 0);
+    while products < 1000 {
+        products += 1;
+        let mut hv = product(&v);
+        for (hv, v) in hv.iter_mut().zip(&v) {
+            hv.add_scaled(-shift, v);
+        }
+        eigenvalue = dot(&v, &hv); // the Rayleigh quotient of the unit vector v
+        let hv_norm = dot(&hv, &hv).sqrt();
+        if hv_norm == 0.0 || !hv_norm.is_finite() {
+            break; // H − shift·I is zero (or not finite) along v: nothing more to learn
+        }
+        let residual_squared: f64 = hv
+            .iter()
+            .zip(&v)
+            .map(|(hv, v)| {
+                let mut residual = hv.clone();
+                residual.add_scaled(-eigenvalue, v);
+                dot(
+                    std::slice::from_ref(&residual),
+                    std::slice::from_ref(&residual),
+                )
+            })
+            .sum();
+        v = hv;
+        v.iter_mut().for_each(|t| *t *= 1.0 / hv_norm);
+        if residual_squared.sqrt() <= 1e-9 * hv_norm {
+            break;
+        }
+    }
+    Sharpness {
+        eigenvalue: eigenvalue + shift,
+        eigenvector: v,
+        products,
+    }
+}

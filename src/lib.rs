@@ -64,7 +64,7 @@ pub use compare::{
 };
 pub use engine::{Gradients, NodeId, Tape, Var};
 pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradgradcheck};
-pub use hessian::{hessian, hvp};
+pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::Summary;
 pub use ops::Reduction;
 pub use tensor::{Shape, ShapeError, Tensor};

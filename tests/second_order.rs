@@ -301,3 +301,60 @@ fn a_tape_moves_to_another_thread() {
     });
     assert_eq!(handle.join().unwrap(), 12.0);
 }
+
+#[test]
+fn sharpness_is_the_top_eigenvalue_of_the_dense_hessian() {
+    let (model, x, labels) = tutorial_model(1000);
+    let params = [&model.w1, &model.b1, &model.w2, &model.b2].map(Tensor::clone);
+    let start = params.clone().map(|p| Tensor::zeros(p.shape()));
+    let top = tapegrad::sharpness(&params, &start, |v| objective(v, &x, &labels, 0.01));
+    let h = hessian(&params, |v| objective(v, &x, &labels, 0.01));
+    let n = h.shape()[0];
+    let v: Vec<f64> = top
+        .eigenvector
+        .iter()
+        .flat_map(|t| t.data().to_vec())
+        .collect();
+    // An eigenpair of the dense Hessian...
+    let hv = h.matmul(&Tensor::new(v.clone(), &[n, 1]).unwrap());
+    let residual = (0..n)
+        .map(|i| (hv.data()[i] - top.eigenvalue * v[i]).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(
+        residual <= 1e-6 * top.eigenvalue.abs(),
+        "residual {residual:e} for λ = {}",
+        top.eigenvalue
+    );
+    // ...and the top one: no direction curves more (Rayleigh quotients of random directions).
+    let mut rng = StdRng::seed_from_u64(9);
+    for _ in 0..200 {
+        let u = Tensor::randn(&[n, 1], &mut rng);
+        let quotient = u.t_matmul(&h.matmul(&u)).item() / u.t_matmul(&u).item();
+        assert!(
+            quotient <= top.eigenvalue * (1.0 + 1e-9),
+            "{quotient} > {}",
+            top.eigenvalue
+        );
+    }
+    // Warm-started from its own eigenvector it converges at once.
+    let again = tapegrad::sharpness(&params, &top.eigenvector, |v| {
+        objective(v, &x, &labels, 0.01)
+    });
+    assert!(again.products <= 2, "{} products", again.products);
+    assert!((again.eigenvalue - top.eigenvalue).abs() <= 1e-9 * top.eigenvalue);
+}
+
+#[test]
+fn sharpness_is_the_largest_eigenvalue_not_the_largest_in_magnitude() {
+    // Hessian diag(−10, 2): the dominant eigenvalue is −10, the sharpness 2.
+    let inputs = [Tensor::scalar(1.0), Tensor::scalar(1.0)];
+    let start = [Tensor::scalar(0.0), Tensor::scalar(0.0)];
+    let top = tapegrad::sharpness(&inputs, &start, |v| -5.0 * v[0].square() + v[1].square());
+    assert!((top.eigenvalue - 2.0).abs() < 1e-8, "{}", top.eigenvalue);
+    assert!(
+        top.eigenvector[0].item().abs() < 1e-4,
+        "{:?}",
+        top.eigenvector
+    );
+}
