@@ -13,6 +13,7 @@ impl Node {
             NodeKind::Variable => "variable",
             NodeKind::Constant => "constant",
             NodeKind::Op(op) => op.name(),
+            NodeKind::Evaluated(name) => name,
         }
     }
 
@@ -188,7 +189,7 @@ impl Tape {
             let style = match node.kind {
                 NodeKind::Variable => ", style=filled, fillcolor=\"#cfe3f7\"",
                 NodeKind::Constant => ", style=\"filled,dashed\", fillcolor=\"#eeeeee\"",
-                NodeKind::Op(_) => "",
+                NodeKind::Op(_) | NodeKind::Evaluated(_) => "",
             };
             let _ = writeln!(dot, "  n{index} [label=\"{}\"{style}];", escape(&label));
         }

@@ -8,8 +8,13 @@
 //!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
 //!   on handles (`+`, [`matmul`](Var::matmul), [`tanh`](Var::tanh), [`cross_entropy`](Var::cross_entropy), …) records a node.
 //! - [`Var::backward`]: walks the tape once, last node first, and returns [`Gradients`].
-//! - [`ops`]: every op is an [`Op`](ops::Op) (forward and backward side by side); add your own
-//!   the same way and prove it with [`gradcheck`].
+//! - [`Var::grad`]: the same walk, recorded on the tape, so that gradients can be differentiated
+//!   again: [`hvp`], [`hessian`], [`sharpness`].
+//! - [`ops`]: every op is an [`Op`](ops::Op) (forward and backwards side by side); add your own
+//!   the same way and prove it with [`gradcheck`] and [`gradgradcheck`].
+//!
+//! The engine (tape, handles, the `Op` trait and the walk) is layered on [`Tensor`] alone, and
+//! the ops on it; `src/engine/mod.rs` says in what order to read it.
 //!
 //! And around them, for checking and seeing: [`manual`] (the tutorial's backprop derived by
 //! hand) with [`compare_gradients`] to hold formulas against the tape; [`Tape::summary`] and

@@ -411,3 +411,23 @@ fn powf_zero_has_zero_gradient_even_at_zero() {
     let grads = x.powf(0.0).sum().backward();
     assert_eq!(grads.wrt(x).data(), &[0.0, 0.0]);
 }
+
+#[test]
+fn a_no_grad_tape_evaluates_the_same_code_without_recording_ops() {
+    fn model<'t>(x: Var<'t>, w: Var<'t>) -> Var<'t> {
+        (x.matmul(w) + 1.0).tanh().sum()
+    }
+    let x = Tensor::from_rows(&[[1.0, 2.0], [3.0, -1.0]]);
+    let w = Tensor::from_rows(&[[0.5], [-0.25]]);
+    let training = Tape::new();
+    let trained = model(training.constant(x.clone()), training.var(w.clone()));
+    let evaluation = Tape::no_grad();
+    let w = evaluation.var(w);
+    let evaluated = model(evaluation.constant(x), w);
+    assert_eq!(evaluated.item(), trained.item());
+    assert!(!evaluated.needs_grad() && !evaluation.records_gradients());
+    // Nothing to walk back through: no gradient for anything.
+    let grads = evaluated.backward();
+    assert!(grads.get(w).is_none() && grads.get(evaluated).is_none());
+    assert_eq!(evaluation.len(), training.len());
+}

@@ -39,6 +39,8 @@ pub(crate) enum NodeKind {
     /// The output of an op; the op keeps whatever its backward needs. Shared, so that the
     /// on-tape walk can call it while it records new nodes on the same tape.
     Op(Arc<dyn Op>),
+    /// The output of an op on a [`Tape::no_grad`] tape: the value and the op's name, no op.
+    Evaluated(&'static str),
 }
 
 /// One entry of the tape.
@@ -82,6 +84,8 @@ pub struct Tape {
     /// While [`Var::grad`] records an op's backward: the line that applied the op, which the
     /// gradient's nodes then show instead of a line inside the backward.
     recording_backward_of: Cell<Option<&'static Location<'static>>>,
+    /// False for a [`Tape::no_grad`] tape: values only, nothing for a backward walk.
+    records_gradients: bool,
 }
 
 impl Default for Tape {
@@ -98,13 +102,45 @@ impl Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             generation: 0,
             recording_backward_of: Cell::new(None),
+            records_gradients: true,
         }
     }
 
-    /// Records `value` as a leaf whose gradient [`Var::backward`] computes (a weight, an input to check).
+    /// An empty tape that computes values and records nothing a backward walk needs: no op is
+    /// kept and no value needs a gradient, so the same model code that trains on a [`Tape::new`]
+    /// evaluates here for the cost of its forward pass. PyTorch: `torch.no_grad()`,
+    /// `torch.inference_mode()`.
+    ///
+    /// The values stay until the tape is cleared or dropped (a [`Var`] may still read them): to
+    /// evaluate a large grid, [`clear`](Tape::clear) it between chunks.
+    ///
+    /// ```
+    /// use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::no_grad();
+    /// let w = tape.var(Tensor::from_slice(&[1.0, -2.0]));
+    /// let y = (w * 3.0).tanh();
+    /// assert!(!y.needs_grad());
+    /// assert_eq!(y.value().data()[0], 3f64.tanh());
+    /// assert_eq!(tape.summary().to_string().lines().nth(2).unwrap().split_whitespace().nth(1), Some("tanh(#1)"));
+    /// ```
+    pub fn no_grad() -> Tape {
+        Tape {
+            records_gradients: false,
+            ..Tape::new()
+        }
+    }
+
+    /// Whether this tape records what a backward walk needs (false for [`Tape::no_grad`]).
+    pub fn records_gradients(&self) -> bool {
+        self.records_gradients
+    }
+
+    /// Records `value` as a leaf whose gradient [`Var::backward`] computes (a weight, an input
+    /// to check). On a [`no_grad`](Tape::no_grad) tape it needs none.
     #[track_caller]
     pub fn var(&self, value: Tensor) -> Var<'_> {
-        self.push(NodeKind::Variable, SmallVec::new(), value, true)
+        let needs_grad = self.records_gradients;
+        self.push(NodeKind::Variable, SmallVec::new(), value, needs_grad)
     }
 
     /// Records `value` as a leaf with no gradient (data, labels, fixed coefficients).
@@ -131,6 +167,9 @@ impl Tape {
             (op.forward(&values), needs_grad)
         };
         let input_ids = inputs.iter().map(|v| v.id).collect();
+        if !self.records_gradients {
+            return self.push(NodeKind::Evaluated(op.name()), input_ids, value, false);
+        }
         self.push(NodeKind::Op(Arc::new(op)), input_ids, value, needs_grad)
     }
 
@@ -199,11 +238,11 @@ impl Tape {
         self.check_owns(var, "take");
         let mut nodes = self.nodes.borrow_mut();
         let node = &mut nodes[var.id.0];
-        if let NodeKind::Op(op) = &node.kind {
+        if !node.inputs.is_empty() {
             panic!(
                 "take: {} is the output of {}, not a leaf, at {}",
                 var.id,
-                op.name(),
+                node.op_name(),
                 Location::caller()
             );
         }

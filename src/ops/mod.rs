@@ -80,7 +80,7 @@
 //!   both backwards, and the same numbers from both: [`gradgradcheck`](crate::gradgradcheck)
 //!   checks that they agree and that the second derivatives match finite differences.
 //! - **Shape errors in `forward`.** `forward` is `#[track_caller]` through the trait, so the
-//!   panics of [`Tensor`] methods (and any `panic!` or `assert!` of yours) name the line of the
+//!   panics of [`Tensor`](crate::Tensor) methods (and any `panic!` or `assert!` of yours) name the line of the
 //!   user's code that applied the op.
 //! - **State for backward.** `forward` takes `&mut self` and may keep what `backward` needs
 //!   (as [`CrossEntropy`] keeps its softmax probabilities); the inputs and the output are
