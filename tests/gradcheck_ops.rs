@@ -10,7 +10,7 @@ use std::f64::consts::FRAC_PI_4;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::ops::{BackwardArgs, InputGrads, Op};
+use tapegrad::ops::{BackwardArgs, InputGrads, Op, concat, stack};
 use tapegrad::{GradCheck, GradCheckError, Reduction, Tape, Tensor, Var, gradcheck, gradgradcheck};
 
 type Unary = for<'t> fn(Var<'t>) -> Var<'t>;
@@ -199,7 +199,7 @@ fn operators_with_an_f64_on_either_side_and_negation() {
 
 #[test]
 fn elementwise_functions() {
-    let functions: [(&str, Unary, Domain); 13] = [
+    let functions: [(&str, Unary, Domain); 18] = [
         ("tanh", |x| x.tanh(), identity),
         ("exp", |x| x.exp(), identity),
         ("log", |x| x.log(), positive),
@@ -213,6 +213,11 @@ fn elementwise_functions() {
         ("powf(3.0)", |x| x.powf(3.0), identity),
         ("powf(2.0)", |x| x.powf(2.0), identity),
         ("powf(1.0)", |x| x.powf(1.0), identity),
+        ("abs", |x| x.abs(), away_from_zero),
+        ("sin", |x| x.sin(), identity),
+        ("cos", |x| x.cos(), identity),
+        ("leaky_relu(0.01)", |x| x.leaky_relu(0.01), away_from_zero),
+        ("leaky_relu(-0.3)", |x| x.leaky_relu(-0.3), away_from_zero),
     ];
     for (function_index, &(name, function, domain)) in functions.iter().enumerate() {
         for (case, &shape) in SHAPES.iter().enumerate() {
@@ -432,6 +437,102 @@ fn softmax_and_log_softmax_on_every_axis() {
             );
         }
     }
+}
+
+#[test]
+fn max_axis_narrow_and_concat_on_every_axis() {
+    let shapes: &[&[usize]] = &[&[5], &[3, 4], &[1, 5], &[4, 1], &[2, 3, 4], &[3, 1, 2]];
+    for (case, &shape) in shapes.iter().enumerate() {
+        // Random normals: no ties, so each lane has one largest element.
+        let x = randn(shape, 7500 + case as u64);
+        let y = randn(shape, 7600 + case as u64);
+        for axis in 0..shape.len() {
+            for keepdim in [false, true] {
+                check(
+                    &format!("max_axis {shape:?} axis {axis} keepdim {keepdim}"),
+                    std::slice::from_ref(&x),
+                    |v| weighted_sum(v[0].max_axis(axis, keepdim)),
+                );
+            }
+            let length = shape[axis];
+            for (start, len) in [
+                (0, length),
+                (length - 1, 1),
+                (length / 2, length - length / 2),
+            ] {
+                check(
+                    &format!("narrow {shape:?} axis {axis} {start}+{len}"),
+                    std::slice::from_ref(&x),
+                    |v| weighted_sum(v[0].narrow(axis, start, len).tanh()),
+                );
+            }
+            check(
+                &format!("concat {shape:?} axis {axis}"),
+                &[x.clone(), y.clone()],
+                |v| weighted_sum(concat(&[v[0], v[1].tanh(), v[0]], axis)),
+            );
+        }
+        for axis in 0..=shape.len() {
+            check(
+                &format!("stack {shape:?} axis {axis}"),
+                &[x.clone(), y.clone()],
+                |v| weighted_sum(stack(&[v[1], v[0] * v[1]], axis).tanh()),
+            );
+        }
+    }
+}
+
+#[test]
+fn index_select_with_repeated_and_missing_rows() {
+    let table = randn(&[5, 3], 7700);
+    for indices in [&[0, 1, 2, 3, 4][..], &[4, 4, 1], &[2], &[3, 0, 3, 0, 3, 1]] {
+        check(
+            &format!("index_select {indices:?}"),
+            std::slice::from_ref(&table),
+            |v| weighted_sum(v[0].index_select(indices).square()),
+        );
+    }
+    let rank3 = randn(&[4, 2, 3], 7701);
+    check("index_select on rank 3", &[rank3], |v| {
+        weighted_sum(v[0].index_select(&[3, 0, 3]).sin())
+    });
+}
+
+#[test]
+fn mse_and_binary_cross_entropy_with_logits() {
+    for (case, shape) in [&[4][..], &[3, 2], &[2, 2, 2]].into_iter().enumerate() {
+        let prediction = randn(shape, 7800 + case as u64);
+        let target = randn(shape, 7900 + case as u64);
+        for reduction in [Reduction::Sum, Reduction::Mean] {
+            check(
+                &format!("mse_loss {shape:?} {reduction:?}"),
+                &[prediction.clone(), target.clone()],
+                |v| v[0].tanh().mse_loss(v[1], reduction),
+            );
+            // Targets in [0, 1], soft as well as hard; logits up to ±30, where the naive
+            // formula's exp overflows or its log underflows.
+            let targets = target.map(|t| {
+                if t > 0.5 {
+                    1.0
+                } else if t < -0.5 {
+                    0.0
+                } else {
+                    t + 0.5
+                }
+            });
+            let logits = prediction.map(|x| 10.0 * x);
+            check(
+                &format!("bce_with_logits {shape:?} {reduction:?}"),
+                std::slice::from_ref(&logits),
+                |v| v[0].binary_cross_entropy_with_logits(&targets, reduction),
+            );
+        }
+    }
+    let extreme = Tensor::from_slice(&[-30.0, -5.0, 0.0, 5.0, 30.0]);
+    let targets = Tensor::from_slice(&[1.0, 0.0, 0.5, 1.0, 0.0]);
+    check("bce_with_logits of ±30", &[extreme], |v| {
+        v[0].binary_cross_entropy_with_logits(&targets, Reduction::Sum)
+    });
 }
 
 /// Logits of ±1000 with ties among the large ones, so that the softmax is not just one-hot.

@@ -13,56 +13,59 @@
 //! | file | ops |
 //! |---|---|
 //! | `arith.rs` | `+ - * /` (broadcasting), negation, scalar scale and shift |
-//! | `unary.rs` | `tanh exp log sigmoid relu sqrt square powf` |
+//! | `unary.rs` | `tanh exp log sigmoid relu sqrt square powf abs sin cos leaky_relu` |
 //! | `linalg.rs` | `matmul transpose reshape` |
-//! | `reduce.rs` | `sum mean sum_axis mean_axis` |
+//! | `reduce.rs` | `sum mean sum_axis mean_axis max_axis` |
+//! | `select.rs` | `narrow index_select` [`concat`] [`stack`] |
 //! | `softmax.rs` | `softmax log_softmax cross_entropy` |
+//! | `loss.rs` | `mse_loss binary_cross_entropy_with_logits` |
 //! | the engine's | `sum_to broadcast_to` (what the walk records to undo a broadcast) |
 //!
 //! # Adding an op
 //!
-//! Say the library lacked `sin`. Its derivative is `cos`, so the gradient of the input is
-//! `grad_output ⊙ cos(x)`: once on tensors, once with `Var` ops.
+//! Say the library lacked `sinh`. Its derivative is `cosh`, so the gradient of the input is
+//! `grad_output ⊙ cosh(x)`: once on tensors, once with `Var` ops.
 //!
 //! ```
 //! use tapegrad::ops::{BackwardArgs, InputGrads, Op};
 //! use tapegrad::{Tape, Tensor, Var, gradcheck, gradgradcheck};
 //!
-//! /// `sin(x)`, elementwise.
-//! struct Sin;
+//! /// `sinh(x)`, elementwise.
+//! struct Sinh;
 //!
-//! impl Op for Sin {
+//! impl Op for Sinh {
 //!     fn name(&self) -> &'static str {
-//!         "sin"
+//!         "sinh"
 //!     }
 //!     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-//!         inputs[0].map(f64::sin)
+//!         inputs[0].map(f64::sinh)
 //!     }
 //!     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
 //!         let x = args.inputs[0];
-//!         vec![Some(args.grad_output.zip_map(x, "sin backward", |g, x| g * x.cos()))]
+//!         vec![Some(args.grad_output.zip_map(x, "sinh backward", |g, x| g * x.cosh()))]
 //!     }
-//!     // Optional: the same formula on the tape, for second derivatives. cos is sin shifted.
+//!     // Optional: the same formula on the tape, for second derivatives. cosh x = (eˣ + e⁻ˣ) / 2.
 //!     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-//!         let cos_x = sin(args.inputs[0] + std::f64::consts::FRAC_PI_2);
-//!         Some(vec![Some(args.grad_output * cos_x)])
+//!         let x = args.inputs[0];
+//!         let cosh_x = (x.exp() + (-x).exp()) * 0.5;
+//!         Some(vec![Some(args.grad_output * cosh_x)])
 //!     }
 //! }
 //!
 //! // A function (or an extension trait) makes it read like the built-ins.
-//! fn sin<'t>(x: Var<'t>) -> Var<'t> {
-//!     x.tape().apply(Sin, &[x])
+//! fn sinh<'t>(x: Var<'t>) -> Var<'t> {
+//!     x.tape().apply(Sinh, &[x])
 //! }
 //!
 //! let tape = Tape::new();
 //! let x = tape.var(Tensor::scalar(0.5));
-//! let grads = sin(x).backward();
-//! assert!((grads.wrt(x).item() - 0.5f64.cos()).abs() < 1e-15);
+//! let grads = sinh(x).backward();
+//! assert!((grads.wrt(x).item() - 0.5f64.cosh()).abs() < 1e-15);
 //!
 //! // Prove both backwards against central finite differences.
 //! let inputs = [Tensor::from_rows(&[[0.1, -2.0, 3.0], [1.5, 0.0, -0.7]])];
-//! gradcheck(&inputs, |v| sin(v[0]).sum()).unwrap();
-//! gradgradcheck(&inputs, |v| sin(v[0]).sum()).unwrap();
+//! gradcheck(&inputs, |v| sinh(v[0]).sum()).unwrap();
+//! gradgradcheck(&inputs, |v| sinh(v[0]).sum()).unwrap();
 //! ```
 //!
 //! What the engine does for you, so an op need not:
@@ -91,14 +94,18 @@
 
 mod arith;
 mod linalg;
+mod loss;
 mod reduce;
+mod select;
 mod softmax;
 mod unary;
 
 pub use arith::{Add, Div, Mul, Scale, Shift, Sub};
 pub use linalg::{MatMul, Reshape, Transpose};
-pub use reduce::{Mean, MeanAxis, Sum, SumAxis};
+pub use loss::BinaryCrossEntropyWithLogits;
+pub use reduce::{MaxAxis, Mean, MeanAxis, Sum, SumAxis};
+pub use select::{Concat, IndexAdd, IndexSelect, Narrow, Unnarrow, concat, stack};
 pub use softmax::{CrossEntropy, LogSoftmax, Reduction, Softmax};
-pub use unary::{Exp, Log, PowF, Relu, Sigmoid, Sqrt, Square, Tanh};
+pub use unary::{Abs, Cos, Exp, LeakyRelu, Log, PowF, Relu, Sigmoid, Sin, Sqrt, Square, Tanh};
 
 pub use crate::engine::{BackwardArgs, BroadcastTo, InputGrads, Op, SumTo};

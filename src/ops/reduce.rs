@@ -183,3 +183,72 @@ impl<'t> Var<'t> {
         self.tape.apply(MeanAxis { axis, keepdim }, &[self])
     }
 }
+
+/// The largest element along `axis`, which is dropped unless `keepdim`; the gradient goes to
+/// the first largest element of each lane. PyTorch: `torch.max(x, dim, keepdim).values`.
+pub struct MaxAxis {
+    /// The axis maximised over.
+    pub axis: usize,
+    /// Whether the output keeps the axis with length 1.
+    pub keepdim: bool,
+}
+
+impl MaxAxis {
+    /// 1 at the first largest element of each lane along the axis, 0 elsewhere.
+    fn winners(&self, input: &Tensor) -> Tensor {
+        let shape = input.shape();
+        let (length, inner) = (
+            shape[self.axis],
+            shape[self.axis + 1..].iter().product::<usize>(),
+        );
+        let mut mask = Tensor::zeros(shape);
+        for (lane, k) in input.argmax_axis(self.axis).into_iter().enumerate() {
+            let (outer, within) = (lane / inner.max(1), lane % inner.max(1));
+            mask.data_mut()[(outer * length + k) * inner + within] = 1.0;
+        }
+        mask
+    }
+}
+
+impl Op for MaxAxis {
+    fn name(&self) -> &'static str {
+        "max_axis"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].max_axis(self.axis, self.keepdim)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let input = args.inputs[0];
+        let along_axis = args
+            .grad_output
+            .reshape(&kept_shape(input.shape(), self.axis));
+        vec![Some(&self.winners(input) * &along_axis)]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        // Which element wins is constant between ties: the mask has no derivative of its own.
+        let input = args.inputs[0];
+        let winners = input.tape().constant(self.winners(&input.value()));
+        let along_axis = args
+            .grad_output
+            .reshape(&kept_shape(&input.shape(), self.axis));
+        Some(vec![Some(winners * along_axis)])
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The largest element along `axis`, kept with length 1 when `keepdim`; the gradient goes to
+    /// the first largest element of each lane.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_rows(&[[1.0, 5.0], [3.0, 4.0]]));
+    /// let top = x.max_axis(1, false);
+    /// assert_eq!(top.value().data(), &[5.0, 4.0]);
+    /// assert_eq!(top.sum().backward().wrt(x).data(), &[0.0, 1.0, 0.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn max_axis(self, axis: usize, keepdim: bool) -> Var<'t> {
+        self.tape.apply(MaxAxis { axis, keepdim }, &[self])
+    }
+}

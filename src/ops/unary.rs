@@ -116,15 +116,7 @@ impl Op for Sigmoid {
         "sigmoid"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        // Written so that neither branch's exp overflows.
-        inputs[0].map(|x| {
-            if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (1.0 + e)
-            }
-        })
+        inputs[0].map(sigmoid)
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         let (y, g) = (args.output, args.grad_output);
@@ -150,6 +142,16 @@ impl<'t> Var<'t> {
     #[track_caller]
     pub fn sigmoid(self) -> Var<'t> {
         self.tape.apply(Sigmoid, &[self])
+    }
+}
+
+/// The logistic function, written so that neither branch's exp overflows.
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
     }
 }
 
@@ -301,5 +303,170 @@ impl<'t> Var<'t> {
     #[track_caller]
     pub fn powf(self, p: f64) -> Var<'t> {
         self.tape.apply(PowF(p), &[self])
+    }
+}
+
+/// `|x|`; its derivative at 0 is taken as 0. PyTorch: `torch.abs`.
+pub struct Abs;
+
+impl Op for Abs {
+    fn name(&self) -> &'static str {
+        "abs"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::abs)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "abs backward", |g, x| g * sign(x)))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        // The slope ±1 is constant on each side of 0: its own derivative is 0.
+        let (x, g) = (args.inputs[0], args.grad_output);
+        let slope = x.tape().constant(x.value().map(sign));
+        Some(vec![Some(g * slope)])
+    }
+}
+
+/// −1, 0 or 1 (NaN stays NaN): PyTorch's `sgn`, the slope of `abs`.
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        x * 0.0 // 0 for ±0, NaN for NaN
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `|x|`, elementwise.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_slice(&[-2.0, 3.0]));
+    /// assert_eq!(x.abs().sum().backward().wrt(x).data(), &[-1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn abs(self) -> Var<'t> {
+        self.tape.apply(Abs, &[self])
+    }
+}
+
+/// `sin x`. PyTorch: `torch.sin`.
+pub struct Sin;
+
+impl Op for Sin {
+    fn name(&self) -> &'static str {
+        "sin"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::sin)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "sin backward", |g, x| g * x.cos()))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output * args.inputs[0].cos())])
+    }
+}
+
+/// `cos x`. PyTorch: `torch.cos`.
+pub struct Cos;
+
+impl Op for Cos {
+    fn name(&self) -> &'static str {
+        "cos"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(f64::cos)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "cos backward", |g, x| -(g * x.sin())))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(-(args.grad_output * args.inputs[0].sin()))])
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `sin x`, elementwise.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(0.0));
+    /// assert_eq!(x.sin().backward().wrt(x).item(), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn sin(self) -> Var<'t> {
+        self.tape.apply(Sin, &[self])
+    }
+
+    /// `cos x`, elementwise.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(0.0));
+    /// assert_eq!((x.cos().item(), x.cos().backward().wrt(x).item()), (1.0, -0.0));
+    /// ```
+    #[track_caller]
+    pub fn cos(self) -> Var<'t> {
+        self.tape.apply(Cos, &[self])
+    }
+}
+
+/// `x` where `x > 0`, else `slope · x`. PyTorch: `torch.nn.functional.leaky_relu(x, negative_slope)`.
+pub struct LeakyRelu(pub f64);
+
+impl LeakyRelu {
+    /// The derivative at `x`: 1 above 0, the slope at and below (NaN stays NaN).
+    fn slope_at(&self, x: f64) -> f64 {
+        if x > 0.0 {
+            1.0
+        } else if x.is_nan() {
+            x
+        } else {
+            self.0
+        }
+    }
+}
+
+impl Op for LeakyRelu {
+    fn name(&self) -> &'static str {
+        "leaky_relu"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(|x| x * self.slope_at(x))
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        vec![Some(g.zip_map(x, "leaky_relu backward", |g, x| {
+            g * self.slope_at(x)
+        }))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let (x, g) = (args.inputs[0], args.grad_output);
+        let slope = x.tape().constant(x.value().map(|x| self.slope_at(x)));
+        Some(vec![Some(g * slope)])
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `x` where `x > 0`, else `negative_slope · x`, elementwise (PyTorch's default slope is 0.01).
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_slice(&[-2.0, 3.0]));
+    /// assert_eq!(x.leaky_relu(0.01).value().data(), &[-0.02, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn leaky_relu(self, negative_slope: f64) -> Var<'t> {
+        self.tape.apply(LeakyRelu(negative_slope), &[self])
     }
 }

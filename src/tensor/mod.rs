@@ -10,6 +10,7 @@ mod elementwise;
 mod linalg;
 mod pool;
 mod reduce;
+mod select;
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
