@@ -17,8 +17,11 @@ impl Node {
         }
     }
 
-    /// `tanh(#4)`, `add(#3, #2)`, or `variable` for a leaf.
+    /// `tanh(#4)`, `add(#3, #2)`, or `variable` for a leaf (`variable W1` if it has a name).
     pub(crate) fn call(&self) -> String {
+        if let Some(name) = &self.name {
+            return format!("{} {name}", self.op_name());
+        }
         if self.inputs.is_empty() {
             return self.op_name().to_string();
         }
@@ -179,7 +182,7 @@ impl Tape {
         for (index, node) in nodes.iter().enumerate() {
             let mut label = format!(
                 "#{index} {}\\n{:?}\\n{}",
-                node.op_name(),
+                node.name.as_deref().unwrap_or(node.op_name()),
                 node.value.shape(),
                 node.location
             );

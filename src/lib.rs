@@ -61,7 +61,9 @@ mod gradcheck;
 mod hessian;
 mod inspect;
 pub mod manual;
+pub mod nn;
 pub mod ops;
+pub mod optim;
 mod tensor;
 
 pub use compare::{

@@ -59,6 +59,23 @@ impl Gradients {
         }
     }
 
+    /// Moves the gradient with respect to `var` out (leaving none), instead of copying it: how
+    /// a parameter collection hands gradients to an optimizer. Panics as [`get`](Gradients::get) does.
+    ///
+    /// ```
+    /// use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let w = tape.var(Tensor::from_slice(&[3.0]));
+    /// let mut grads = w.square().sum().backward();
+    /// assert_eq!(grads.take(w).unwrap().item(), 6.0);
+    /// assert!(grads.get(w).is_none());
+    /// ```
+    #[track_caller]
+    pub fn take(&mut self, var: Var<'_>) -> Option<Tensor> {
+        self.get(var)?;
+        self.by_node[var.id.0].take()
+    }
+
     /// Which tape and which pass of it these came from.
     pub(crate) fn identity(&self) -> (u64, u64) {
         self.identity

@@ -52,6 +52,8 @@ pub(crate) struct Node {
     pub(crate) needs_grad: bool,
     /// Where the user's code created the node (a `&'static`, so recording it costs no allocation).
     pub(crate) location: &'static Location<'static>,
+    /// A leaf's name, if it was given one ([`Tape::var_named`]): what printouts show.
+    pub(crate) name: Option<Arc<str>>,
 }
 
 /// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
@@ -143,6 +145,33 @@ impl Tape {
         self.push(NodeKind::Variable, SmallVec::new(), value, needs_grad)
     }
 
+    /// [`var`](Tape::var) with a name that [`summary`](Tape::summary), [`to_dot`](Tape::to_dot)
+    /// and error messages show (a parameter's, say); an `Arc<str>` so that naming costs no
+    /// allocation each step.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let name: Arc<str> = "W1".into();
+    /// tape.var_named(&name, Tensor::zeros(&[2, 3]));
+    /// assert!(tape.to_string().contains("variable W1"));
+    /// ```
+    #[track_caller]
+    pub fn var_named(&self, name: &Arc<str>, value: Tensor) -> Var<'_> {
+        let var = self.var(value);
+        self.nodes.borrow_mut()[var.id.0].name = Some(Arc::clone(name));
+        var
+    }
+
+    /// [`constant`](Tape::constant) with a name, as [`var_named`](Tape::var_named).
+    #[track_caller]
+    pub fn constant_named(&self, name: &Arc<str>, value: Tensor) -> Var<'_> {
+        let constant = self.constant(value);
+        self.nodes.borrow_mut()[constant.id.0].name = Some(Arc::clone(name));
+        constant
+    }
+
     /// Records `value` as a leaf with no gradient (data, labels, fixed coefficients).
     #[track_caller]
     pub fn constant(&self, value: Tensor) -> Var<'_> {
@@ -206,6 +235,7 @@ impl Tape {
             value,
             needs_grad,
             location,
+            name: None,
         });
         Var { tape: self, id }
     }

@@ -1,0 +1,62 @@
+//! What a training loop needs around the engine, kept as small as the engine: parameters by name
+//! ([`Params`]), layers ([`Linear`], [`Mlp`]), initialisers ([`init`]), mini-batches
+//! ([`Batches`]) and [`accuracy`]. Optimizers are in [`optim`](crate::optim).
+//!
+//! One training step, as in PyTorch, in four lines:
+//!
+//! ```
+//! use rand::{SeedableRng, rngs::StdRng};
+//! use tapegrad::nn::{Activation, Mlp, Params, accuracy};
+//! use tapegrad::optim::{Adam, Optimizer};
+//! use tapegrad::{Reduction, Tape, Tensor};
+//!
+//! let x = Tensor::from_rows(&[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
+//! let labels = [0, 1, 1, 0];
+//! let mut rng = StdRng::seed_from_u64(0);
+//! let mut params = Params::new();
+//! let model = Mlp::new(&mut params, "mlp", &[2, 8, 2], Activation::Tanh, &mut rng);
+//! let mut optimizer = Adam::new(0.05);
+//! let mut tape = Tape::new();
+//! for _ in 0..300 {
+//!     tape.clear();
+//!     let bound = params.on_tape(&tape); // moved, not copied
+//!     let loss = model.forward(&bound, tape.constant(x.clone())).cross_entropy(&labels, Reduction::Mean);
+//!     let grads = bound.backward(loss); // the parameters move back
+//!     optimizer.step(&mut params, &grads);
+//! }
+//! let eval = Tape::no_grad();
+//! let logits = model.forward(&params.copied_to(&eval), eval.constant(x));
+//! assert_eq!(accuracy(&logits.value(), &labels), 1.0);
+//! ```
+
+mod batches;
+pub mod init;
+mod layers;
+mod params;
+#[cfg(feature = "safetensors")]
+mod save;
+
+pub use batches::Batches;
+pub use layers::{Activation, Linear, Mlp};
+pub use params::{Bound, OnTape, ParamGrads, ParamId, Params};
+#[cfg(feature = "safetensors")]
+pub use save::LoadError;
+
+use crate::Tensor;
+
+/// The fraction of rows of `logits` (`[batch, classes]`) whose largest entry is at the label.
+///
+/// ```
+/// let logits = tapegrad::Tensor::from_rows(&[[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]]);
+/// assert_eq!(tapegrad::nn::accuracy(&logits, &[0, 1, 1]), 2.0 / 3.0);
+/// ```
+#[track_caller]
+pub fn accuracy(logits: &Tensor, labels: &[usize]) -> f64 {
+    let predictions = logits.argmax_axis(1);
+    let correct = predictions
+        .iter()
+        .zip(labels)
+        .filter(|(prediction, label)| prediction == label)
+        .count();
+    correct as f64 / labels.len().max(1) as f64
+}

@@ -1,0 +1,315 @@
+//! [`Params`]: a model's parameters by name, held as tensors between training steps, put on a
+//! tape for a step without a copy ([`Params::on_tape`]) and given back with their gradients.
+
+use std::ops::{Deref, Index};
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::{Gradients, Tape, Tensor, Var};
+
+/// A parameter's position in its [`Params`]: what layers keep, and what indexes a [`Bound`]
+/// and [`ParamGrads`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ParamId(pub(crate) usize);
+
+impl ParamId {
+    /// The position, from 0, in insertion order.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+struct Entry {
+    name: Arc<str>,
+    value: Tensor,
+    trainable: bool,
+}
+
+/// A model's parameters, each a tensor with a unique name, in the order they were added.
+/// PyTorch: `module.named_parameters()`; candle: `VarMap`.
+///
+/// Layers ([`Linear`](crate::nn::Linear), [`Mlp`](crate::nn::Mlp)) add their parameters here
+/// and keep [`ParamId`]s; a training step puts them all on a tape in one call
+/// ([`on_tape`](Params::on_tape)), and the tape's printouts show their names.
+///
+/// ```
+/// use tapegrad::nn::Params;
+/// use tapegrad::{Tape, Tensor};
+///
+/// let mut params = Params::new();
+/// let w = params.insert("w", Tensor::from_slice(&[1.0, -2.0]));
+/// let tape = Tape::new();
+/// let bound = params.on_tape(&tape);
+/// let loss = bound[w].square().sum();
+/// let grads = bound.backward(loss); // the parameters are back in `params`
+/// assert_eq!(grads[w].as_ref().unwrap().data(), &[2.0, -4.0]);
+/// assert_eq!(params.get("w").unwrap().data(), &[1.0, -2.0]);
+/// ```
+#[derive(Default)]
+pub struct Params {
+    entries: Vec<Entry>,
+}
+
+impl Params {
+    /// An empty collection.
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Adds a parameter; panics, naming it and the caller's line, if the name is taken.
+    #[track_caller]
+    pub fn insert(&mut self, name: &str, value: Tensor) -> ParamId {
+        if self.id(name).is_some() {
+            panic!(
+                "Params::insert: a parameter named {name:?} exists already at {}",
+                Location::caller()
+            );
+        }
+        self.entries.push(Entry {
+            name: name.into(),
+            value,
+            trainable: true,
+        });
+        ParamId(self.entries.len() - 1)
+    }
+
+    /// The id of the parameter named `name`.
+    pub fn id(&self, name: &str) -> Option<ParamId> {
+        self.entries
+            .iter()
+            .position(|entry| &*entry.name == name)
+            .map(ParamId)
+    }
+
+    /// The parameter named `name`.
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.id(name).map(|id| &self[id])
+    }
+
+    /// The name of parameter `id`.
+    pub fn name(&self, id: ParamId) -> &str {
+        &self.entries[id.0].name
+    }
+
+    /// Parameter `id`, to change in place (an optimizer's update, a weight loaded by hand).
+    pub fn value_mut(&mut self, id: ParamId) -> &mut Tensor {
+        &mut self.entries[id.0].value
+    }
+
+    /// Every parameter with its id and name, in insertion order. PyTorch: `named_parameters()`.
+    pub fn iter(&self) -> impl Iterator<Item = (ParamId, &str, &Tensor)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (ParamId(index), &*entry.name, &entry.value))
+    }
+
+    /// The names and values, consumed.
+    pub(crate) fn into_named(self) -> impl Iterator<Item = (Arc<str>, Tensor)> {
+        self.entries
+            .into_iter()
+            .map(|entry| (entry.name, entry.value))
+    }
+
+    /// The number of parameters (tensors, not elements).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The number of elements of all parameters together.
+    pub fn num_elements(&self) -> usize {
+        self.entries.iter().map(|entry| entry.value.len()).sum()
+    }
+
+    /// Holds parameter `id` fixed: it goes on the tape as a constant, gets no gradient, and
+    /// optimizers leave it alone. PyTorch: `param.requires_grad_(False)`.
+    pub fn freeze(&mut self, id: ParamId) {
+        self.entries[id.0].trainable = false;
+    }
+
+    /// Trains parameter `id` again after [`freeze`](Params::freeze).
+    pub fn unfreeze(&mut self, id: ParamId) {
+        self.entries[id.0].trainable = true;
+    }
+
+    /// Whether parameter `id` is trained (not frozen).
+    pub fn is_trainable(&self, id: ParamId) -> bool {
+        self.entries[id.0].trainable
+    }
+
+    /// Moves every parameter onto `tape`, named, as a variable (a constant if frozen), without a
+    /// copy. They come back into this collection when the returned [`OnTape`] is consumed by
+    /// [`backward`](OnTape::backward) or dropped; the tape is then spent, as after
+    /// [`Tape::take`], until it is [`clear`](Tape::clear)ed.
+    #[track_caller]
+    pub fn on_tape<'t, 'p>(&'p mut self, tape: &'t Tape) -> OnTape<'t, 'p> {
+        let vars = self
+            .entries
+            .iter_mut()
+            .map(|entry| {
+                let value = std::mem::take(&mut entry.value);
+                if entry.trainable {
+                    tape.var_named(&entry.name, value)
+                } else {
+                    tape.constant_named(&entry.name, value)
+                }
+            })
+            .collect();
+        OnTape {
+            bound: Bound { vars },
+            params: self,
+        }
+    }
+
+    /// Copies every parameter onto `tape`, named: for evaluation (on a [`Tape::no_grad`]) while
+    /// the parameters stay here.
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::{Tape, Tensor};
+    /// let mut params = Params::new();
+    /// let w = params.insert("w", Tensor::scalar(2.0));
+    /// let tape = Tape::no_grad();
+    /// let bound = params.copied_to(&tape);
+    /// assert_eq!((bound[w] * 3.0).item(), 6.0);
+    /// ```
+    #[track_caller]
+    pub fn copied_to<'t>(&self, tape: &'t Tape) -> Bound<'t> {
+        let vars = self
+            .entries
+            .iter()
+            .map(|entry| tape.constant_named(&entry.name, entry.value.clone()))
+            .collect();
+        Bound { vars }
+    }
+}
+
+impl Index<ParamId> for Params {
+    type Output = Tensor;
+    fn index(&self, id: ParamId) -> &Tensor {
+        &self.entries[id.0].value
+    }
+}
+
+/// Every parameter of a [`Params`] as a [`Var`] on one tape, indexed by [`ParamId`]: what a
+/// model's forward pass reads its weights from.
+pub struct Bound<'t> {
+    vars: Vec<Var<'t>>,
+}
+
+impl<'t> Index<ParamId> for Bound<'t> {
+    type Output = Var<'t>;
+    fn index(&self, id: ParamId) -> &Var<'t> {
+        &self.vars[id.0]
+    }
+}
+
+impl<'t> Bound<'t> {
+    /// The gradient of each parameter, moved out of `grads` (no copy); `None` for a frozen
+    /// parameter or one the loss does not depend on.
+    #[track_caller]
+    pub fn gradients(&self, mut grads: Gradients) -> ParamGrads {
+        ParamGrads {
+            by_param: self.vars.iter().map(|&var| grads.take(var)).collect(),
+        }
+    }
+}
+
+/// The parameters of a [`Params`] moved onto a tape by [`Params::on_tape`]: read them as a
+/// [`Bound`]; when this is consumed or dropped they move back.
+pub struct OnTape<'t, 'p> {
+    bound: Bound<'t>,
+    params: &'p mut Params,
+}
+
+impl<'t> OnTape<'t, '_> {
+    /// Walks back from `loss` and returns each parameter's gradient, the parameters moving back
+    /// into their collection: the end of a training step, before the optimizer's.
+    #[track_caller]
+    pub fn backward(self, loss: Var<'t>) -> ParamGrads {
+        self.bound.gradients(loss.backward())
+    }
+}
+
+impl<'t> Deref for OnTape<'t, '_> {
+    type Target = Bound<'t>;
+    fn deref(&self) -> &Bound<'t> {
+        &self.bound
+    }
+}
+
+impl Drop for OnTape<'_, '_> {
+    fn drop(&mut self) {
+        for (entry, &var) in self.params.entries.iter_mut().zip(&self.bound.vars) {
+            entry.value = var.tape().take(var);
+        }
+    }
+}
+
+/// One gradient per parameter of a [`Params`], indexed by [`ParamId`]: what optimizers consume.
+#[derive(Clone, Debug, Default)]
+pub struct ParamGrads {
+    by_param: Vec<Option<Tensor>>,
+}
+
+impl Index<ParamId> for ParamGrads {
+    type Output = Option<Tensor>;
+    fn index(&self, id: ParamId) -> &Option<Tensor> {
+        &self.by_param[id.0]
+    }
+}
+
+impl From<Vec<Option<Tensor>>> for ParamGrads {
+    /// Gradients computed elsewhere (by hand, say), one per parameter in insertion order.
+    fn from(by_param: Vec<Option<Tensor>>) -> ParamGrads {
+        ParamGrads { by_param }
+    }
+}
+
+impl ParamGrads {
+    /// Each parameter's gradient (`None` where there is none), in the order of the parameters.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&Tensor>> {
+        self.by_param.iter().map(Option::as_ref)
+    }
+
+    /// The Euclidean norm of all gradients together, as if they were one vector.
+    pub fn global_norm(&self) -> f64 {
+        let squares = self.iter().flatten();
+        squares
+            .map(|g| g.data().iter().map(|x| x * x).sum::<f64>())
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// Scales every gradient by `max_norm / (norm + 1e-6)` when their global norm exceeds
+    /// `max_norm`, and returns the norm before clipping. PyTorch:
+    /// `torch.nn.utils.clip_grad_norm_(parameters, max_norm)`, the same formula.
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::{Tape, Tensor};
+    /// let mut params = Params::new();
+    /// let w = params.insert("w", Tensor::from_slice(&[3.0, 4.0]));
+    /// let tape = Tape::new();
+    /// let bound = params.on_tape(&tape);
+    /// let loss = (bound[w] * tape.constant(Tensor::from_slice(&[3.0, 4.0]))).sum();
+    /// let mut grads = bound.backward(loss); // [3, 4], norm 5
+    /// assert_eq!(grads.clip_norm(1.0), 5.0);
+    /// assert!((grads.global_norm() - 1.0).abs() < 1e-6);
+    /// ```
+    pub fn clip_norm(&mut self, max_norm: f64) -> f64 {
+        let norm = self.global_norm();
+        let factor = max_norm / (norm + 1e-6);
+        if factor < 1.0 {
+            for grad in self.by_param.iter_mut().flatten() {
+                *grad *= factor;
+            }
+        }
+        norm
+    }
+}

@@ -1,0 +1,119 @@
+//! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
+
+use super::{Optimizer, Slots, StateError, decayed};
+use crate::Tensor;
+use crate::nn::{ParamGrads, Params};
+
+/// Gradient descent, PyTorch's `torch.optim.SGD` step for step (its defaults: no momentum,
+/// dampening or weight decay). For each parameter `p` with gradient `g`:
+///
+/// ```text
+/// g ← g + weight_decay · p                       (if weight_decay ≠ 0)
+/// b ← g at the first step, else momentum · b + (1 − dampening) · g   (if momentum ≠ 0)
+/// g ← g + momentum · b if nesterov, else b
+/// p ← p − lr · g
+/// ```
+///
+/// Plain `Sgd::new(η)` is exactly the tutorial's `W += -η dW`.
+///
+/// ```
+/// use tapegrad::nn::Params;
+/// use tapegrad::optim::{Optimizer, Sgd};
+/// use tapegrad::Tensor;
+/// let mut params = Params::new();
+/// let w = params.insert("w", Tensor::from_slice(&[1.0]));
+/// let grads = vec![Some(Tensor::from_slice(&[0.5]))].into();
+/// Sgd::new(0.1).step(&mut params, &grads);
+/// assert_eq!(params[w].data(), &[1.0 - 0.1 * 0.5]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    /// The learning rate `lr`.
+    pub lr: f64,
+    /// The momentum factor (0: none).
+    pub momentum: f64,
+    /// The dampening of momentum.
+    pub dampening: f64,
+    /// The L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Nesterov momentum (needs momentum and no dampening).
+    pub nesterov: bool,
+    state: Slots,
+}
+
+impl Sgd {
+    /// Plain gradient descent with learning rate `lr`; set the public fields for the rest.
+    pub fn new(lr: f64) -> Sgd {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            state: Slots::new(&["momentum_buffer"]),
+        }
+    }
+
+    /// With momentum `momentum` (PyTorch's `SGD(params, lr, momentum)`).
+    pub fn with_momentum(lr: f64, momentum: f64) -> Sgd {
+        Sgd {
+            momentum,
+            ..Sgd::new(lr)
+        }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
+        let Sgd {
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+            ..
+        } = *self;
+        // No buffer until the first step with momentum, which starts it at the gradient itself.
+        let no_buffers = |_: &Tensor| Vec::new();
+        self.state
+            .update_each(params, grads, no_buffers, |param, grad, slot| {
+                if momentum == 0.0 {
+                    for (p, &g) in param.data_mut().iter_mut().zip(grad.data()) {
+                        *p += -lr * decayed(g, *p, weight_decay);
+                    }
+                    return;
+                }
+                let first_step = slot.buffers.is_empty();
+                if first_step {
+                    slot.buffers.push(Tensor::zeros(grad.shape()));
+                }
+                let buffer = slot.buffers[0].data_mut();
+                for ((p, &g), b) in param.data_mut().iter_mut().zip(grad.data()).zip(buffer) {
+                    let g = decayed(g, *p, weight_decay);
+                    *b = if first_step {
+                        g // PyTorch starts the buffer at the first gradient, undamped
+                    } else {
+                        *b * momentum + (1.0 - dampening) * g
+                    };
+                    let update = if nesterov { g + momentum * *b } else { *b };
+                    *p += -lr * update;
+                }
+            });
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.lr = learning_rate;
+    }
+
+    fn state(&self, params: &Params) -> Params {
+        self.state.save(params)
+    }
+
+    fn load_state(&mut self, params: &Params, state: &Params) -> Result<(), StateError> {
+        self.state.load(params, state)
+    }
+}
