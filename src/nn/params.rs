@@ -189,6 +189,17 @@ impl Params {
     }
 }
 
+impl std::fmt::Debug for Params {
+    /// The names and shapes: `Params { fc.weight: [2, 3], fc.bias: [1, 3] }`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (_, name, value) in self.iter() {
+            map.entry(&format_args!("{name}"), &value.shape());
+        }
+        map.finish()
+    }
+}
+
 impl Index<ParamId> for Params {
     type Output = Tensor;
     fn index(&self, id: ParamId) -> &Tensor {

@@ -129,7 +129,8 @@ impl Params {
     }
 
     /// Every tensor of a safetensors file's bytes as a parameter (they must all be f64), in
-    /// the file's order.
+    /// the file's order (writers sort them by name, so a saved collection comes back sorted;
+    /// [`load_into`](Params::load_into) matches by name and keeps the model's order).
     pub fn from_safetensors(bytes: &[u8]) -> Result<Params, LoadError> {
         read(bytes, Path::new("<bytes>"))
     }

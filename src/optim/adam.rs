@@ -34,56 +34,80 @@ use crate::nn::{ParamGrads, Params};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adam {
-    /// The learning rate.
-    pub lr: f64,
-    /// `(β₁, β₂)`, the decay rates of the moment estimates.
-    pub betas: (f64, f64),
-    /// Added to the denominator for stability.
-    pub eps: f64,
-    /// The weight decay: an L2 penalty on the gradient (Adam) or a shrinking of the weights (AdamW).
-    pub weight_decay: f64,
-    /// Whether weight decay is decoupled from the gradient (AdamW).
-    pub decoupled_weight_decay: bool,
-    /// Whether to divide by the largest `v` so far (AMSGrad).
-    pub amsgrad: bool,
+    /// The settings; change them between steps as you like.
+    pub config: AdamConfig,
     state: Slots,
 }
 
-impl Adam {
-    /// Adam with learning rate `lr` and PyTorch's other defaults.
-    pub fn new(lr: f64) -> Adam {
-        Adam {
-            lr,
+/// The settings of [`Adam`], with PyTorch's names; [`Default`] is PyTorch's `Adam()`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// The learning rate (1e-3).
+    pub lr: f64,
+    /// `(β₁, β₂)`, the decay rates of the moment estimates (0.9, 0.999).
+    pub betas: (f64, f64),
+    /// Added to the denominator for stability (1e-8).
+    pub eps: f64,
+    /// The weight decay: an L2 penalty on the gradient (Adam) or a shrinking of the weights
+    /// (AdamW) (0).
+    pub weight_decay: f64,
+    /// Whether weight decay is decoupled from the gradient, AdamW (false).
+    pub decoupled_weight_decay: bool,
+    /// Whether to divide by the largest `v` so far, AMSGrad (false).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> AdamConfig {
+        AdamConfig {
+            lr: 1e-3,
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
             decoupled_weight_decay: false,
             amsgrad: false,
-            state: Slots::new(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
         }
+    }
+}
+
+impl Adam {
+    /// Adam with learning rate `lr` and PyTorch's other defaults.
+    pub fn new(lr: f64) -> Adam {
+        Adam::with(AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        })
     }
 
     /// AdamW with learning rate `lr` and PyTorch's other defaults (weight decay 1e-2).
     pub fn adamw(lr: f64) -> Adam {
-        Adam {
+        Adam::with(AdamConfig {
+            lr,
             weight_decay: 1e-2,
             decoupled_weight_decay: true,
-            ..Adam::new(lr)
+            ..AdamConfig::default()
+        })
+    }
+
+    /// With these settings: `Adam::with(AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() })`.
+    pub fn with(config: AdamConfig) -> Adam {
+        Adam {
+            config,
+            state: Slots::new(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
         }
     }
 }
 
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
-        let Adam {
+        let AdamConfig {
             lr,
             betas: (beta1, beta2),
             eps,
             weight_decay,
             decoupled_weight_decay,
             amsgrad,
-            ..
-        } = *self;
+        } = self.config;
         let zeros = |grad: &Tensor| vec![Tensor::zeros(grad.shape()); 3];
         self.state
             .update_each(params, grads, zeros, |param, grad, slot| {
@@ -119,11 +143,11 @@ impl Optimizer for Adam {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.lr
+        self.config.lr
     }
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.lr = learning_rate;
+        self.config.lr = learning_rate;
     }
 
     fn state(&self, params: &Params) -> Params {

@@ -16,10 +16,10 @@ mod sgd;
 
 use std::fmt;
 
-pub use adam::Adam;
-pub use rmsprop::RmsProp;
+pub use adam::{Adam, AdamConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{CosineAnnealingLr, LrSchedule, StepLr};
-pub use sgd::Sgd;
+pub use sgd::{Sgd, SgdConfig};
 
 use crate::Tensor;
 use crate::nn::{ParamGrads, ParamId, Params};

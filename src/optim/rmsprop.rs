@@ -30,31 +30,54 @@ use crate::nn::{ParamGrads, Params};
 /// ```
 #[derive(Clone, Debug)]
 pub struct RmsProp {
-    /// The learning rate.
-    pub lr: f64,
-    /// The decay rate of the squared-gradient average.
-    pub alpha: f64,
-    /// Added to the denominator for stability.
-    pub eps: f64,
-    /// The L2 penalty added to the gradient.
-    pub weight_decay: f64,
-    /// The momentum factor (0: none).
-    pub momentum: f64,
-    /// Whether to divide by the variance rather than the second moment.
-    pub centered: bool,
+    /// The settings; change them between steps as you like.
+    pub config: RmsPropConfig,
     state: Slots,
 }
 
-impl RmsProp {
-    /// RMSprop with learning rate `lr` and PyTorch's other defaults.
-    pub fn new(lr: f64) -> RmsProp {
-        RmsProp {
-            lr,
+/// The settings of [`RmsProp`], with PyTorch's names; [`Default`] is PyTorch's `RMSprop()`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// The learning rate (1e-2).
+    pub lr: f64,
+    /// The decay rate of the squared-gradient average (0.99).
+    pub alpha: f64,
+    /// Added to the denominator for stability (1e-8).
+    pub eps: f64,
+    /// The L2 penalty added to the gradient (0).
+    pub weight_decay: f64,
+    /// The momentum factor (0: none).
+    pub momentum: f64,
+    /// Whether to divide by the variance rather than the second moment (false).
+    pub centered: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> RmsPropConfig {
+        RmsPropConfig {
+            lr: 1e-2,
             alpha: 0.99,
             eps: 1e-8,
             weight_decay: 0.0,
             momentum: 0.0,
             centered: false,
+        }
+    }
+}
+
+impl RmsProp {
+    /// RMSprop with learning rate `lr` and PyTorch's other defaults.
+    pub fn new(lr: f64) -> RmsProp {
+        RmsProp::with(RmsPropConfig {
+            lr,
+            ..RmsPropConfig::default()
+        })
+    }
+
+    /// With these settings: `RmsProp::with(RmsPropConfig { centered: true, ..Default::default() })`.
+    pub fn with(config: RmsPropConfig) -> RmsProp {
+        RmsProp {
+            config,
             state: Slots::new(&["square_avg", "grad_avg", "momentum_buffer"]),
         }
     }
@@ -62,15 +85,14 @@ impl RmsProp {
 
 impl Optimizer for RmsProp {
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
-        let RmsProp {
+        let RmsPropConfig {
             lr,
             alpha,
             eps,
             weight_decay,
             momentum,
             centered,
-            ..
-        } = *self;
+        } = self.config;
         let zeros = |grad: &Tensor| vec![Tensor::zeros(grad.shape()); 3];
         self.state
             .update_each(params, grads, zeros, |param, grad, slot| {
@@ -100,11 +122,11 @@ impl Optimizer for RmsProp {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.lr
+        self.config.lr
     }
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.lr = learning_rate;
+        self.config.lr = learning_rate;
     }
 
     fn state(&self, params: &Params) -> Params {

@@ -28,6 +28,15 @@ use crate::nn::{ParamGrads, Params};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
+    /// The settings; change them between steps as you like.
+    pub config: SgdConfig,
+    state: Slots,
+}
+
+/// The settings of [`Sgd`], with PyTorch's names; [`Default`] is plain descent at `lr = 0.01`
+/// (PyTorch has no default rate for SGD).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
     /// The learning rate `lr`.
     pub lr: f64,
     /// The momentum factor (0: none).
@@ -38,41 +47,47 @@ pub struct Sgd {
     pub weight_decay: f64,
     /// Nesterov momentum (needs momentum and no dampening).
     pub nesterov: bool,
-    state: Slots,
 }
 
-impl Sgd {
-    /// Plain gradient descent with learning rate `lr`; set the public fields for the rest.
-    pub fn new(lr: f64) -> Sgd {
-        Sgd {
-            lr,
+impl Default for SgdConfig {
+    fn default() -> SgdConfig {
+        SgdConfig {
+            lr: 0.01,
             momentum: 0.0,
             dampening: 0.0,
             weight_decay: 0.0,
             nesterov: false,
-            state: Slots::new(&["momentum_buffer"]),
         }
     }
+}
 
-    /// With momentum `momentum` (PyTorch's `SGD(params, lr, momentum)`).
-    pub fn with_momentum(lr: f64, momentum: f64) -> Sgd {
+impl Sgd {
+    /// Plain gradient descent with learning rate `lr`.
+    pub fn new(lr: f64) -> Sgd {
+        Sgd::with(SgdConfig {
+            lr,
+            ..SgdConfig::default()
+        })
+    }
+
+    /// With these settings: `Sgd::with(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() })`.
+    pub fn with(config: SgdConfig) -> Sgd {
         Sgd {
-            momentum,
-            ..Sgd::new(lr)
+            config,
+            state: Slots::new(&["momentum_buffer"]),
         }
     }
 }
 
 impl Optimizer for Sgd {
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
-        let Sgd {
+        let SgdConfig {
             lr,
             momentum,
             dampening,
             weight_decay,
             nesterov,
-            ..
-        } = *self;
+        } = self.config;
         // No buffer until the first step with momentum, which starts it at the gradient itself.
         let no_buffers = |_: &Tensor| Vec::new();
         self.state
@@ -102,11 +117,11 @@ impl Optimizer for Sgd {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.lr
+        self.config.lr
     }
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.lr = learning_rate;
+        self.config.lr = learning_rate;
     }
 
     fn state(&self, params: &Params) -> Params {
