@@ -170,7 +170,16 @@ impl Neg for &Tensor {
     }
 }
 
-/// `&a + &b`, `&a - &b`, `&a * &b`, `&a / &b` with broadcasting, and each with an `f64` on either side.
+/// `a + b`, `a - b`, `a * b`, `a / b` with broadcasting, on references or owned tensors, and
+/// each with an `f64` on either side.
+///
+/// ```
+/// use tapegrad::Tensor;
+/// let a = Tensor::from_slice(&[1.0, 2.0]);
+/// let b = Tensor::from_slice(&[10.0, 20.0]);
+/// assert_eq!((&a + &b).data(), &[11.0, 22.0]);
+/// assert_eq!((a * 2.0 + b).data(), &[12.0, 24.0]);
+/// ```
 macro_rules! tensor_operator {
     ($Trait:ident, $method:ident, $name:literal, $op:tt) => {
         impl $Trait<&Tensor> for &Tensor {
@@ -190,6 +199,40 @@ macro_rules! tensor_operator {
             type Output = Tensor;
             fn $method(self, other: &Tensor) -> Tensor {
                 other.map(|b| self $op b)
+            }
+        }
+        // The same on owned tensors, so that `a + b` and `c * 2.0` read as in NumPy.
+        impl $Trait<Tensor> for Tensor {
+            type Output = Tensor;
+            #[track_caller]
+            fn $method(self, other: Tensor) -> Tensor {
+                (&self).$method(&other)
+            }
+        }
+        impl $Trait<&Tensor> for Tensor {
+            type Output = Tensor;
+            #[track_caller]
+            fn $method(self, other: &Tensor) -> Tensor {
+                (&self).$method(other)
+            }
+        }
+        impl $Trait<Tensor> for &Tensor {
+            type Output = Tensor;
+            #[track_caller]
+            fn $method(self, other: Tensor) -> Tensor {
+                self.$method(&other)
+            }
+        }
+        impl $Trait<f64> for Tensor {
+            type Output = Tensor;
+            fn $method(self, other: f64) -> Tensor {
+                (&self).$method(other)
+            }
+        }
+        impl $Trait<Tensor> for f64 {
+            type Output = Tensor;
+            fn $method(self, other: Tensor) -> Tensor {
+                self.$method(&other)
             }
         }
     };

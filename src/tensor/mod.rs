@@ -5,6 +5,7 @@
 //! `reduce` (sums, maxima and softmax along axes); `display` prints them.
 
 mod broadcast;
+mod compare;
 mod display;
 mod elementwise;
 mod linalg;
