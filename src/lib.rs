@@ -11,10 +11,11 @@
 //! - [`ops`]: every op is an [`Op`](ops::Op) (forward and backward side by side); add your own
 //!   the same way and prove it with [`gradcheck`].
 //!
-//! And around them, for checking and seeing: [`manual`] (the tutorial's backprop derived by
-//! hand) with [`compare_gradients`] to hold formulas against the tape; [`Tape::summary`] and
-//! [`Tape::to_dot`] to see what was recorded; [`anomaly::check`] to find the op that made a NaN;
-//! [`datasets`] for two moons and CSV files.
+//! And around them, for checking and seeing: [`tutorial`] (the tutorial's network, its objective
+//! on the tape and its backprop derived by hand) with [`compare_gradients`] to hold formulas
+//! against the tape; [`Tape::summary`] and [`Tape::to_dot`] to see what was recorded;
+//! [`anomaly::check`] to find the op that made a NaN; [`datasets`] for two moons and CSV files,
+//! and [`numpy_random`] for NumPy's legacy random stream, draw for draw.
 //!
 //! A two-layer network learning XOR, trained by gradient descent on a reused tape:
 //!
@@ -54,10 +55,11 @@ mod compare;
 pub mod datasets;
 mod gradcheck;
 mod inspect;
-pub mod manual;
+pub mod numpy_random;
 pub mod ops;
 mod tape;
 mod tensor;
+pub mod tutorial;
 mod var;
 
 pub use backward::Gradients;

@@ -71,8 +71,9 @@ fn draw_boundary(
 ) -> Outcome {
     let (x_range, y_range) = (axis_range(&data.x, 0), axis_range(&data.x, 1));
     let title = format!(
-        "hidden layer size {}, accuracy {:.3}",
-        run.hidden, run.accuracy
+        "hidden layer size {}, accuracy {}",
+        run.hidden,
+        crate::format_accuracy(run.accuracy)
     );
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", font_size))
