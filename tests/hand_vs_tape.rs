@@ -4,6 +4,8 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use tapegrad::datasets::make_moons_numpy;
+use tapegrad::numpy_random::RandomState;
 use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
 use tapegrad::{
     GradCheck, GradientReport, Reduction, Tape, Tensor, Var, compare_gradients, gradcheck,
@@ -141,27 +143,44 @@ fn both_agree_with_finite_differences() {
     }
 }
 
+/// The loss the tutorial prints for `model` (its objective over N).
+fn printed_loss(model: &TwoLayer, x: &Tensor, labels: &[usize]) -> f64 {
+    let tape = Tape::new();
+    let data = tape.constant(x.clone());
+    objective(data, labels, model.on_tape(&tape), 0.01, Reduction::Mean).item()
+}
+
+/// The tutorial's run driven by the tape and by the hand formulas. From about pass 1100 the run
+/// amplifies last-bit differences and ends in a period-2 oscillation whose phase they decide, so
+/// the weights are compared at pass 1000 and the final losses against the oscillation's band.
 #[test]
-fn twenty_thousand_passes_driven_either_way_end_at_the_same_weights() {
-    let mut rng = StdRng::seed_from_u64(0);
-    let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
-    let start = TwoLayer::init(2, 3, 2, &mut rng);
+fn the_tutorials_run_driven_either_way_agrees_early_and_ends_in_the_same_band() {
+    let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
+    let start = TwoLayer::tutorial_init(3, 2);
     let (mut by_tape, mut by_hand) = (start.clone(), start);
-    for _ in 0..20000 {
+    for pass in 1..=20000 {
         let tape_step = tape_gradients(&by_tape, &x, &labels, 0.01, Reduction::Sum);
         by_tape.descend(&tape_step, 0.01);
         let hand_step = by_hand.hand_gradients(&x, &labels, 0.01);
         by_hand.descend(&hand_step, 0.01);
+        if pass == 1000 {
+            let weights = compare_gradients(&by_tape.named(), &by_hand.named());
+            for row in &weights.rows {
+                assert!(
+                    row.max_abs_diff < 1e-12,
+                    "{} drifted apart by pass 1000:\n{weights}",
+                    row.name
+                );
+            }
+        }
     }
-    let weights = compare_gradients(&by_tape.named(), &by_hand.named());
-    for row in &weights.rows {
+    for (driver, model) in [("tape", &by_tape), ("hand", &by_hand)] {
+        let loss = printed_loss(model, &x, &labels);
         assert!(
-            row.max_abs_diff < 1e-9,
-            "{} drifted apart:\n{weights}",
-            row.name
+            (0.0707..0.0714).contains(&loss),
+            "{driver}-driven final loss {loss} outside the tutorial's band"
         );
     }
-    println!("weights after 20000 passes, tape-driven vs hand-driven:\n{weights}");
 }
 
 /// Ways to get the tutorial's backprop wrong.
