@@ -94,7 +94,17 @@ pub struct TwoLayer {
 }
 
 /// The gradients of an objective with respect to each of [`TwoLayer`]'s parameters, with the
-/// parameters' shapes: `w1` holds `dW1`, and so on (the tutorial's `dW1, db1, dW2, db2`).
+/// parameters' shapes: `w1` holds `dW1`, and so on (the tutorial's `dW1, db1, dW2, db2`; PyTorch:
+/// each parameter's `.grad`).
+///
+/// ```
+/// use tapegrad::tutorial::TwoLayer;
+/// use tapegrad::Tensor;
+///
+/// let x = Tensor::from_rows(&[[0.5, 1.0]]);
+/// let gradients = TwoLayer::tutorial_init(3, 2).hand_gradients(&x, &[1], 0.0);
+/// assert_eq!(gradients.w2.shape(), &[3, 2]); // dW2 has W2's shape
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TwoLayerGradients {
     /// `dW1`, `[inputs, hidden]`.
@@ -110,6 +120,15 @@ pub struct TwoLayerGradients {
 impl TwoLayerGradients {
     /// The four gradients named after their parameters, for
     /// [`compare_gradients`](crate::compare_gradients).
+    ///
+    /// ```
+    /// use tapegrad::tutorial::TwoLayer;
+    /// use tapegrad::Tensor;
+    ///
+    /// let x = Tensor::from_rows(&[[0.5, 1.0]]);
+    /// let gradients = TwoLayer::tutorial_init(3, 2).hand_gradients(&x, &[1], 0.0);
+    /// assert_eq!(gradients.named().map(|(name, _)| name), ["W1", "b1", "W2", "b2"]);
+    /// ```
     pub fn named(&self) -> [(&'static str, &Tensor); 4] {
         [
             ("W1", &self.w1),
@@ -121,6 +140,19 @@ impl TwoLayerGradients {
 
     /// The tape's gradients of a loss with respect to the parameters put on it by
     /// [`TwoLayer::on_tape`].
+    ///
+    /// ```
+    /// use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
+    /// use tapegrad::{Reduction, Tape, Tensor};
+    ///
+    /// let model = TwoLayer::tutorial_init(3, 2);
+    /// let tape = Tape::new();
+    /// let params = model.on_tape(&tape);
+    /// let x = tape.constant(Tensor::from_rows(&[[0.5, 1.0]]));
+    /// let loss = objective(x, &[1], params, 0.01, Reduction::Sum);
+    /// let gradients = TwoLayerGradients::from_tape(&loss.backward(), params);
+    /// assert_eq!(gradients.b1.shape(), &[1, 3]);
+    /// ```
     pub fn from_tape(gradients: &crate::Gradients, params: [Var<'_>; 4]) -> TwoLayerGradients {
         let [w1, b1, w2, b2] = params.map(|param| gradients.wrt(param).clone());
         TwoLayerGradients { w1, b1, w2, b2 }
@@ -208,6 +240,13 @@ impl TwoLayer {
     }
 
     /// The four tensors with the tutorial's names, for [`compare_gradients`](crate::compare_gradients).
+    ///
+    /// ```
+    /// use tapegrad::tutorial::TwoLayer;
+    ///
+    /// let model = TwoLayer::tutorial_init(3, 2);
+    /// assert_eq!(model.named()[2].0, "W2");
+    /// ```
     pub fn named(&self) -> [(&'static str, &Tensor); 4] {
         [
             ("W1", &self.w1),
@@ -275,7 +314,19 @@ impl TwoLayer {
         }
     }
 
-    /// The tutorial's update, `param += -epsilon * dparam`, for every parameter.
+    /// The tutorial's update, `param += -epsilon * dparam`, for every parameter (PyTorch:
+    /// `torch.optim.SGD(params, lr).step()`).
+    ///
+    /// ```
+    /// use tapegrad::tutorial::TwoLayer;
+    /// use tapegrad::Tensor;
+    ///
+    /// let mut model = TwoLayer::tutorial_init(3, 2);
+    /// let x = Tensor::from_rows(&[[0.5, 1.0]]);
+    /// let gradients = model.hand_gradients(&x, &[1], 0.0);
+    /// model.descend(&gradients, 0.01);
+    /// assert_eq!(model.b2.data()[1], -0.01 * gradients.b2.data()[1]);
+    /// ```
     pub fn descend(&mut self, gradients: &TwoLayerGradients, learning_rate: f64) {
         self.w1.add_scaled(-learning_rate, &gradients.w1);
         self.b1.add_scaled(-learning_rate, &gradients.b1);
