@@ -37,12 +37,11 @@ fn final_loss(mut model: TwoLayer, x: &Tensor, labels: &[usize]) -> f64 {
 
 fn main() -> ExitCode {
     let argument = std::env::args().nth(1).unwrap_or_else(|| "2,4".into());
-    let Ok(sizes) = argument
+    let sizes: Option<Vec<usize>> = argument
         .split(',')
-        .map(|size| size.trim().parse::<usize>().map_err(|_| size.to_string()))
-        .filter(|size| size != &Ok(0))
-        .collect::<Result<Vec<usize>, String>>()
-    else {
+        .map(|size| size.trim().parse::<usize>().ok().filter(|&size| size > 0))
+        .collect();
+    let Some(sizes) = sizes else {
         eprintln!("chaos: '{argument}' is not a list of hidden sizes such as 2,4");
         return ExitCode::from(2);
     };
