@@ -14,15 +14,22 @@
 mod hand_written;
 mod workloads;
 
-fn run(workload: &str, steps: usize) -> Result<(), String> {
-    let mut step = workloads::step(workload).ok_or_else(|| {
-        format!(
-            "unknown workload '{workload}' ({})",
-            workloads::WORKLOADS.join(", ")
-        )
-    })?;
+use workloads::Workload;
+
+fn run(workload: Workload, steps: usize) {
+    let mut step = workload.step();
     (0..steps).for_each(|_| step());
-    Ok(())
+}
+
+fn parse(name: &str, steps: &str) -> Result<(Workload, usize), String> {
+    let workload = Workload::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+        format!("unknown workload '{name}' ({})", names.join(", "))
+    })?;
+    let steps = steps
+        .parse()
+        .map_err(|_| format!("'{steps}' is not a number of steps"))?;
+    Ok((workload, steps))
 }
 
 fn main() {
@@ -31,14 +38,14 @@ fn main() {
         .filter(|arg| !arg.starts_with("--"))
         .collect();
     let outcome = match args.as_slice() {
-        [workload, steps] => match steps.parse() {
-            Ok(steps) => run(workload, steps),
-            Err(_) => Err(format!("'{steps}' is not a number of steps")),
-        },
+        [name, steps] => parse(name, steps).map(|(workload, steps)| run(workload, steps)),
         // Under `cargo bench`: a smoke run of every workload.
-        _ => workloads::WORKLOADS
-            .into_iter()
-            .try_for_each(|workload| run(workload, 2)),
+        _ => {
+            Workload::ALL
+                .into_iter()
+                .for_each(|workload| run(workload, 2));
+            Ok(())
+        }
     };
     if let Err(message) = outcome {
         eprintln!("instructions: {message}");

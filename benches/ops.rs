@@ -7,6 +7,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tapegrad::datasets::make_moons_numpy;
+use tapegrad::numpy_random::RandomState;
+use tapegrad::tutorial::{TwoLayer, objective};
 use tapegrad::{Reduction, Tape, Tensor, anomaly};
 
 fn matmul(c: &mut Criterion) {
@@ -59,14 +62,8 @@ fn cross_entropy(c: &mut Criterion) {
 }
 
 fn moons_pass(c: &mut Criterion) {
-    let mut rng = StdRng::seed_from_u64(3);
-    let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
-    let params = [
-        Tensor::randn(&[2, 3], &mut rng),
-        Tensor::zeros(&[1, 3]),
-        Tensor::randn(&[3, 2], &mut rng),
-        Tensor::zeros(&[1, 2]),
-    ];
+    let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
+    let model = TwoLayer::tutorial_init(3, 2);
     // The same pass without and with `anomaly::check` afterwards: what the check costs when on;
     // off, it is not called at all.
     let mut group = c.benchmark_group("moons pass");
@@ -80,11 +77,9 @@ fn moons_pass(c: &mut Criterion) {
             let mut tape = Tape::new();
             bench.iter(|| {
                 tape.clear();
-                let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
-                let a1 = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
-                let data_loss = (a1.matmul(w2) + b2).cross_entropy(&labels, Reduction::Sum);
-                let loss = data_loss + 0.005 * (w1.square().sum() + w2.square().sum());
-                let grads = loss.backward();
+                let params = model.on_tape(&tape);
+                let data = tape.constant(x.clone());
+                let grads = objective(data, &labels, params, 0.01, Reduction::Sum).backward();
                 if checked {
                     anomaly::check(&tape, Some(&grads)).expect("finite");
                 }

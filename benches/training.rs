@@ -12,18 +12,19 @@ use std::time::{Duration, SystemTime};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
+use workloads::Workload;
 
-/// Times the named workloads (see `workloads::step`) side by side in one criterion group.
+/// Times the workloads side by side in one criterion group, each under its bench name.
 fn compare(
     c: &mut Criterion,
     group: &str,
-    benches: &[(&str, &str)],
+    benches: &[(&str, Workload)],
     configure: impl Fn(&mut BenchmarkGroup<'_, WallTime>),
 ) {
     let mut group = c.benchmark_group(group);
     configure(&mut group);
     for &(name, workload) in benches {
-        let mut step = workloads::step(workload).expect("a known workload");
+        let mut step = workload.step();
         group.bench_function(name, |bench| bench.iter(&mut step));
     }
     group.finish();
@@ -31,15 +32,18 @@ fn compare(
 
 fn moons_pass(c: &mut Criterion) {
     let benches = [
-        ("tapegrad", "moons-tape"),
-        ("tapegrad, fresh tape", "moons-tape-fresh"),
-        ("hand-written", "moons-hand"),
+        ("tapegrad", Workload::MoonsTape),
+        ("tapegrad, fresh tape", Workload::MoonsTapeFresh),
+        ("hand-written", Workload::MoonsHand),
     ];
     compare(c, "moons_pass", &benches, |_| {});
 }
 
 fn mlp_step(c: &mut Criterion) {
-    let benches = [("tapegrad", "mlp-tape"), ("hand-written", "mlp-hand")];
+    let benches = [
+        ("tapegrad", Workload::MlpTape),
+        ("hand-written", Workload::MlpHand),
+    ];
     compare(c, "mlp_step", &benches, |group| {
         group
             .sample_size(30)

@@ -16,10 +16,11 @@
 //! The engine (tape, handles, the `Op` trait and the walk) is layered on [`Tensor`] alone, and
 //! the ops on it; `src/engine/mod.rs` says in what order to read it.
 //!
-//! And around them, for checking and seeing: [`manual`] (the tutorial's backprop derived by
-//! hand) with [`compare_gradients`] to hold formulas against the tape; [`Tape::summary`] and
-//! [`Tape::to_dot`] to see what was recorded; [`anomaly::check`] to find the op that made a NaN;
-//! [`datasets`] for two moons and CSV files.
+//! And around them, for checking and seeing: [`tutorial`] (the tutorial's network, its objective
+//! on the tape and its backprop derived by hand) with [`compare_gradients`] to hold formulas
+//! against the tape; [`Tape::summary`] and [`Tape::to_dot`] to see what was recorded;
+//! [`anomaly::check`] to find the op that made a NaN; [`datasets`] for two moons and CSV files,
+//! and [`numpy_random`] for NumPy's legacy random stream, draw for draw.
 //!
 //! A two-layer network learning XOR, trained by gradient descent on a reused tape:
 //!
@@ -60,11 +61,12 @@ mod engine;
 mod gradcheck;
 mod hessian;
 mod inspect;
-pub mod manual;
 pub mod nn;
+pub mod numpy_random;
 pub mod ops;
 pub mod optim;
 mod tensor;
+pub mod tutorial;
 
 pub use compare::{
     GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,

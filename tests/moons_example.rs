@@ -48,8 +48,18 @@ fn printed_value(stdout: &str, prefix: &str) -> f64 {
         .unwrap_or_else(|_| panic!("'{line}' does not end in a number"))
 }
 
+/// The accuracy printed as a percentage, as a fraction.
+fn printed_accuracy(stdout: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("train accuracy: "))
+        .unwrap_or_else(|| panic!("no accuracy line in:\n{stdout}"));
+    let percent = line.strip_suffix('%').expect("a percentage");
+    percent.parse::<f64>().expect("a number") / 100.0
+}
+
 #[test]
-fn default_run_learns_the_moons_as_the_tutorial_does() {
+fn default_run_prints_the_tutorials_losses() {
     let out = scratch_dir("default");
     let output = run_moons(&["--out", out.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -65,13 +75,22 @@ fn default_run_learns_the_moons_as_the_tutorial_does() {
         .filter(|line| line.starts_with("Loss after iteration "))
         .collect();
     assert_eq!(loss_lines.len(), 20, "{stdout}");
-    assert!(loss_lines[19].starts_with("Loss after iteration 19000: "));
-
+    // The tutorial's own lines, digit for digit, before the run turns sensitive to last bits.
+    assert_eq!(loss_lines[0], "Loss after iteration 0: 0.432387");
+    assert_eq!(loss_lines[1], "Loss after iteration 1000: 0.068947");
+    // From pass 3000 on, a period-2 oscillation between about 0.07075 and 0.07132 whose
+    // phase the last bits decide (NumPy prints 0.070758 at 19000): a band, not a value.
+    for line in &loss_lines[3..] {
+        let loss: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((0.0707..0.0714).contains(&loss), "{line}");
+    }
     let final_loss = printed_value(&stdout, "final loss:");
-    let accuracy = printed_value(&stdout, "train accuracy:");
-    assert!(final_loss < 0.08, "final loss {final_loss}");
+    assert!(
+        (0.0707..0.0714).contains(&final_loss),
+        "final loss {final_loss}"
+    );
+    let accuracy = printed_accuracy(&stdout);
     assert!(accuracy >= 0.96, "train accuracy {accuracy}");
-    assert!(printed_value(&stdout, "Loss after iteration 0:") > final_loss);
 
     for picture in ["moons.png", "loss.png"] {
         let bytes = std::fs::read(out.join(picture)).unwrap_or_else(|e| panic!("{picture}: {e}"));
@@ -118,7 +137,7 @@ fn a_csv_file_trains_like_generated_data() {
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert_eq!(printed_value(&stdout, "train accuracy:"), 1.0);
+    assert_eq!(printed_accuracy(&stdout), 1.0);
     std::fs::remove_dir_all(out).ok();
 }
 
@@ -128,7 +147,15 @@ fn bad_input_exits_2_with_one_line_and_no_backtrace() {
     let bad_csv = out.join("bad.csv");
     std::fs::write(&bad_csv, "1,2,0\n3,x,1\n").unwrap();
     let missing = out.join("missing.csv");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
+        (
+            &["--seed", "4294967296"],
+            "moons: --seed: '4294967296' is not a whole number from 0 to 4294967295",
+        ),
+        (
+            &["--seed", "-1"],
+            "moons: --seed: '-1' is not a whole number from 0 to 4294967295",
+        ),
         (
             &["--hidden", "0"],
             "moons: --hidden: '0' is not a whole number ≥ 1",
@@ -270,7 +297,10 @@ fn print_tape_and_graph_show_the_first_pass_and_exit() {
     assert!(
         stdout
             .lines()
-            .all(|line| line.contains("examples/moons/main.rs:") && line.contains("|grad| ")),
+            // Each node names the line that recorded it: the example's, or the shared objective's.
+            .all(|line| (line.contains("examples/moons/main.rs:")
+                || line.contains("src/tutorial.rs:"))
+                && line.contains("|grad| ")),
         "{stdout}"
     );
 

@@ -5,8 +5,9 @@
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::datasets::make_moons;
-use tapegrad::manual::TwoLayer;
+use tapegrad::datasets::make_moons_numpy;
+use tapegrad::numpy_random::RandomState;
+use tapegrad::tutorial::{TwoLayer, TwoLayerGradients};
 use tapegrad::{Reduction, Tape, Tensor, Var, hessian, hvp};
 
 /// `f′′′(x)` by differentiating `f` three times on the tape.
@@ -83,9 +84,8 @@ fn third_derivatives_match_closed_forms() {
 /// The tutorial's data, its network at its initial weights and after `passes` of its own
 /// gradient descent (hand-derived gradients, learning rate 0.01, L2 0.01).
 fn tutorial_model(passes: usize) -> (TwoLayer, Tensor, Vec<usize>) {
-    let mut rng = StdRng::seed_from_u64(0);
-    let (x, labels) = make_moons(200, 0.2, &mut rng);
-    let mut model = TwoLayer::init(2, 3, 2, &mut rng);
+    let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
+    let mut model = TwoLayer::tutorial_init(3, 2);
     for _ in 0..passes {
         let grads = model.hand_gradients(&x, &labels, 0.01);
         model.descend(&grads, 0.01);
@@ -93,19 +93,26 @@ fn tutorial_model(passes: usize) -> (TwoLayer, Tensor, Vec<usize>) {
     (model, x, labels)
 }
 
-/// Σ cross-entropy + reg/2 (|W1|² + |W2|²), the tutorial's summed objective, on the tape.
+/// The tutorial's summed objective (`tapegrad::tutorial::objective`) of the four parameters.
 fn objective<'t>(params: &[Var<'t>], x: &Tensor, labels: &[usize], reg: f64) -> Var<'t> {
-    let [w1, b1, w2, b2] = [params[0], params[1], params[2], params[3]];
-    let x = w1.tape().constant(x.clone());
-    let logits = (x.matmul(w1) + b1).tanh().matmul(w2) + b2;
-    logits.cross_entropy(labels, Reduction::Sum)
-        + reg / 2.0 * (w1.square().sum() + w2.square().sum())
+    let params = [params[0], params[1], params[2], params[3]];
+    let x = params[0].tape().constant(x.clone());
+    tapegrad::tutorial::objective(x, labels, params, reg, Reduction::Sum)
 }
 
 fn flat(model: &TwoLayer) -> Vec<f64> {
-    [&model.w1, &model.b1, &model.w2, &model.b2]
+    model
+        .named()
         .iter()
-        .flat_map(|t| t.data().to_vec())
+        .flat_map(|(_, t)| t.data().to_vec())
+        .collect()
+}
+
+fn flat_gradients(gradients: &TwoLayerGradients) -> Vec<f64> {
+    gradients
+        .named()
+        .iter()
+        .flat_map(|(_, t)| t.data().to_vec())
         .collect()
 }
 
@@ -134,8 +141,8 @@ fn finite_difference_of_hand_gradient(model: &TwoLayer, x: &Tensor, labels: &[us
     let step = 1e-5;
     let mut jacobian = Tensor::zeros(&[n, n]);
     for column in 0..n {
-        let above = flat(&nudged(model, column, step).hand_gradients(x, labels, 0.01));
-        let below = flat(&nudged(model, column, -step).hand_gradients(x, labels, 0.01));
+        let above = flat_gradients(&nudged(model, column, step).hand_gradients(x, labels, 0.01));
+        let below = flat_gradients(&nudged(model, column, -step).hand_gradients(x, labels, 0.01));
         for row in 0..n {
             jacobian.data_mut()[row * n + column] = (above[row] - below[row]) / (2.0 * step);
         }

@@ -2,13 +2,10 @@
 //! variables, a million-node chain, reuse after `clear`, seeded backward, broadcast gradients and
 //! refusing handles of other tapes.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use tapegrad::{Gradients, Reduction, Tape, Tensor, Var};
+mod common;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    Tensor::randn(shape, &mut StdRng::seed_from_u64(seed))
-}
+use common::{network, network_inputs, randn};
+use tapegrad::{Gradients, Tape, Tensor, Var};
 
 #[track_caller]
 fn assert_close(actual: &Tensor, expected: &Tensor, tolerance: f64) {
@@ -22,25 +19,6 @@ fn assert_close(actual: &Tensor, expected: &Tensor, tolerance: f64) {
         diff <= tolerance,
         "off by {diff}: {actual:?} vs {expected:?}"
     );
-}
-
-/// A small network with every kind of op, returning its loss and its parameters.
-fn network<'t>(tape: &'t Tape, params: &[Tensor; 4], x: &Tensor) -> (Var<'t>, [Var<'t>; 4]) {
-    let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
-    let hidden = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
-    let logits = hidden.matmul(w2) + b2;
-    let loss = logits.cross_entropy(&[0, 2, 1, 1, 0], Reduction::Mean) + 0.01 * w1.square().sum();
-    (loss, [w1, b1, w2, b2])
-}
-
-fn network_inputs() -> ([Tensor; 4], Tensor) {
-    let params = [
-        randn(&[3, 4], 1),
-        randn(&[1, 4], 2),
-        randn(&[4, 3], 3),
-        randn(&[3], 4),
-    ];
-    (params, randn(&[5, 3], 5))
 }
 
 #[test]

@@ -1,25 +1,10 @@
 //! A reused tape over many passes: its node count, its capacity and the process's memory stay
 //! put. Alone in its file, so that no other test's allocations share the process.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use tapegrad::{Reduction, Tape, Tensor, Var};
+mod common;
 
-/// The tutorial's network with an L2 term: every kind of node a training step records.
-fn network<'t>(tape: &'t Tape, params: &[Tensor; 4], x: &Tensor) -> (Var<'t>, [Var<'t>; 4]) {
-    let [w1, b1, w2, b2] = params.clone().map(|p| tape.var(p));
-    let hidden = (tape.constant(x.clone()).matmul(w1) + b1).tanh();
-    let logits = hidden.matmul(w2) + b2;
-    let loss = logits.cross_entropy(&[0, 2, 1, 1, 0], Reduction::Mean) + 0.01 * w1.square().sum();
-    (loss, [w1, b1, w2, b2])
-}
-
-fn network_inputs() -> ([Tensor; 4], Tensor) {
-    let mut rng = StdRng::seed_from_u64(1);
-    let mut randn = |shape: &[usize]| Tensor::randn(shape, &mut rng);
-    let params = [randn(&[3, 4]), randn(&[1, 4]), randn(&[4, 3]), randn(&[3])];
-    (params, randn(&[5, 3]))
-}
+use common::{network, network_inputs};
+use tapegrad::Tape;
 
 /// This process's resident memory in bytes (Linux), to see that a reused tape holds on to nothing.
 fn resident_bytes() -> Option<usize> {

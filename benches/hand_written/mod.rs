@@ -6,7 +6,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use tapegrad::Tensor;
-use tapegrad::manual::TwoLayer;
+use tapegrad::tutorial::TwoLayer;
 
 /// The tutorial's moons network (D inputs, H tanh units, C softmax outputs), trained on the
 /// summed cross-entropy plus L2 by plain gradient descent: one fused loop over the rows forward,

@@ -5,82 +5,92 @@ use std::hint::black_box;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use tapegrad::manual::TwoLayer;
+use tapegrad::datasets::make_moons_numpy;
+use tapegrad::numpy_random::RandomState;
+use tapegrad::tutorial::{TwoLayer, objective};
 use tapegrad::{Reduction, Tape, Tensor};
 
 use crate::hand_written::{MlpStep, MoonsLoop};
 
-/// The names [`step`] knows (listed by `instructions.rs`).
-#[allow(dead_code)]
-pub const WORKLOADS: [&str; 5] = [
-    "moons-tape",
-    "moons-tape-fresh",
-    "moons-hand",
-    "mlp-tape",
-    "mlp-hand",
-];
-
-/// One training step of `workload`, ready to be run again and again: the moons job or the MLP,
-/// by tapegrad on a reused tape (`-tape`), on a fresh tape each step (`-tape-fresh`), or by hand.
-pub fn step(workload: &str) -> Option<Box<dyn FnMut()>> {
-    let step: Box<dyn FnMut()> = match workload {
-        "moons-tape" | "moons-tape-fresh" => {
-            let (mut x, labels, mut model) = moons();
-            let (mut tape, fresh) = (Tape::new(), workload.ends_with("fresh"));
-            Box::new(move || {
-                if fresh {
-                    tape = Tape::new();
-                }
-                tape_step(
-                    &mut tape,
-                    &mut model,
-                    &mut x,
-                    &labels,
-                    0.01,
-                    0.01,
-                    Reduction::Sum,
-                );
-            })
-        }
-        "moons-hand" => {
-            let (x, labels, model) = moons();
-            let mut hand = MoonsLoop::new(&x, &labels, &model);
-            Box::new(move || {
-                black_box(hand.pass(0.01, 0.01));
-            })
-        }
-        "mlp-tape" => {
-            let (mut x, labels, mut model) = mlp();
-            let mut tape = Tape::new();
-            Box::new(move || {
-                tape_step(
-                    &mut tape,
-                    &mut model,
-                    &mut x,
-                    &labels,
-                    0.01,
-                    0.0,
-                    Reduction::Mean,
-                )
-            })
-        }
-        "mlp-hand" => {
-            let (x, labels, model) = mlp();
-            let mut hand = MlpStep::new(&x, &labels, &model);
-            Box::new(move || {
-                black_box(hand.step(0.01));
-            })
-        }
-        _ => return None,
-    };
-    Some(step)
+/// A training step to measure: the moons job or the MLP, by tapegrad on a reused tape, on a
+/// fresh tape each step, or by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    MoonsTape,
+    MoonsTapeFresh,
+    MoonsHand,
+    MlpTape,
+    MlpHand,
 }
 
-/// The tutorial's job: 200 two-moons points and a 2-3-2 network at the tutorial's initialisation.
+impl Workload {
+    /// Every workload, in the order `instructions.rs` lists and smoke-runs them.
+    #[allow(dead_code)] // used by instructions.rs only
+    pub const ALL: [Workload; 5] = [
+        Workload::MoonsTape,
+        Workload::MoonsTapeFresh,
+        Workload::MoonsHand,
+        Workload::MlpTape,
+        Workload::MlpHand,
+    ];
+
+    /// The name on `instructions.rs`'s command line.
+    #[allow(dead_code)] // used by instructions.rs only
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::MoonsTape => "moons-tape",
+            Workload::MoonsTapeFresh => "moons-tape-fresh",
+            Workload::MoonsHand => "moons-hand",
+            Workload::MlpTape => "mlp-tape",
+            Workload::MlpHand => "mlp-hand",
+        }
+    }
+
+    /// The workload with this [`name`](Workload::name).
+    #[allow(dead_code)] // used by instructions.rs only
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// One training step of this workload, ready to be run again and again.
+    pub fn step(self) -> Box<dyn FnMut()> {
+        match self {
+            Workload::MoonsTape | Workload::MoonsTapeFresh => {
+                let mut job = TapeJob::moons();
+                let fresh = self == Workload::MoonsTapeFresh;
+                Box::new(move || {
+                    if fresh {
+                        job.tape = Tape::new();
+                    }
+                    job.step();
+                })
+            }
+            Workload::MoonsHand => {
+                let (x, labels, model) = moons();
+                let mut hand = MoonsLoop::new(&x, &labels, &model);
+                Box::new(move || {
+                    black_box(hand.pass(0.01, 0.01));
+                })
+            }
+            Workload::MlpTape => {
+                let mut job = TapeJob::mlp();
+                Box::new(move || job.step())
+            }
+            Workload::MlpHand => {
+                let (x, labels, model) = mlp();
+                let mut hand = MlpStep::new(&x, &labels, &model);
+                Box::new(move || {
+                    black_box(hand.step(0.01));
+                })
+            }
+        }
+    }
+}
+
+/// The tutorial's job: its 200 two-moons points and its 2-3-2 network at its initial weights.
 pub fn moons() -> (Tensor, Vec<usize>, TwoLayer) {
-    let mut rng = StdRng::seed_from_u64(0);
-    let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
-    (x, labels, TwoLayer::init(2, 3, 2, &mut rng))
+    let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
+    (x, labels, TwoLayer::tutorial_init(3, 2))
 }
 
 /// An MNIST-sized MLP step: a batch of 256 random 784-pixel inputs, 10 classes, 256 tanh units.
@@ -91,34 +101,62 @@ pub fn mlp() -> (Tensor, Vec<usize>, TwoLayer) {
     (x, labels, TwoLayer::init(784, 256, 10, &mut rng))
 }
 
-/// One training step of a 2-layer tanh network on the tape, parameters updated in place. The
-/// parameters and the data are moved onto the tape and back (`Tape::take`), not copied.
-fn tape_step(
-    tape: &mut Tape,
-    model: &mut TwoLayer,
-    x: &mut Tensor,
-    labels: &[usize],
-    lr: f64,
+/// Gradient descent on a 2-layer tanh network by the tape, with what one step needs.
+struct TapeJob {
+    tape: Tape,
+    model: TwoLayer,
+    x: Tensor,
+    labels: Vec<usize>,
+    learning_rate: f64,
     reg: f64,
     reduction: Reduction,
-) {
-    tape.clear();
-    let params = [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
-        .map(|p| tape.var(std::mem::take(p)));
-    let data = tape.constant(std::mem::take(x));
-    let [w1, b1, w2, b2] = params;
-    let logits = (data.matmul(w1) + b1).tanh().matmul(w2) + b2;
-    let mut loss = logits.cross_entropy(labels, reduction);
-    if reg > 0.0 {
-        loss = loss + reg / 2.0 * (w1.square().sum() + w2.square().sum());
+}
+
+impl TapeJob {
+    fn moons() -> TapeJob {
+        let (x, labels, model) = moons();
+        TapeJob {
+            tape: Tape::new(),
+            model,
+            x,
+            labels,
+            learning_rate: 0.01,
+            reg: 0.01,
+            reduction: Reduction::Sum,
+        }
     }
-    let grads = loss.backward();
-    *x = tape.take(data);
-    for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
-        .into_iter()
-        .zip(params)
-    {
-        *param = tape.take(var);
-        param.add_scaled(-lr, grads.wrt(var));
+
+    fn mlp() -> TapeJob {
+        let (x, labels, model) = mlp();
+        TapeJob {
+            tape: Tape::new(),
+            model,
+            x,
+            labels,
+            learning_rate: 0.01,
+            reg: 0.0,
+            reduction: Reduction::Mean,
+        }
+    }
+
+    /// One step, parameters updated in place. The parameters and the data are moved onto the
+    /// tape and back (`Tape::take`), not copied.
+    fn step(&mut self) {
+        let tape = &mut self.tape;
+        tape.clear();
+        let model = &mut self.model;
+        let params = [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
+            .map(|p| tape.var(std::mem::take(p)));
+        let data = tape.constant(std::mem::take(&mut self.x));
+        let loss = objective(data, &self.labels, params, self.reg, self.reduction);
+        let grads = loss.backward();
+        self.x = tape.take(data);
+        for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
+            .into_iter()
+            .zip(params)
+        {
+            *param = tape.take(var);
+            param.add_scaled(-self.learning_rate, grads.wrt(var));
+        }
     }
 }

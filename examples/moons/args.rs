@@ -14,7 +14,8 @@ usage: cargo run --release --example moons -- [flags]
   --reg X         L2 regularisation strength (the tutorial's reg_lambda)            [0.01]
   --samples N     number of two-moons points                                        [200]
   --noise X       standard deviation of the noise added to the points               [0.2]
-  --seed N        seed of the data and the initial weights                          [0]
+  --seed N        np.random.seed(N) before the data and before each model's weights,
+                  as the tutorial does; 0 to 4294967295                             [0]
   --data FILE     train on x1,x2,label rows from a CSV file instead of two moons
                   (labels 0, 1, …, C-1: the network gets one output per class)
   --out DIR       where the pictures go                                             [.]
@@ -35,7 +36,8 @@ pub struct Config {
     pub reg: f64,
     pub samples: usize,
     pub noise: f64,
-    pub seed: u64,
+    /// NumPy's `np.random.seed`: 0 to 2³² − 1.
+    pub seed: u32,
     pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub check_gradients: bool,
@@ -95,9 +97,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, S
             "--noise" => config.noise = number("--noise", &value()?, |x| x >= 0.0, "a number ≥ 0")?,
             "--seed" => {
                 let text = value()?;
-                config.seed = text
-                    .parse()
-                    .map_err(|_| format!("--seed: '{text}' is not a whole number ≥ 0"))?;
+                config.seed = text.parse().map_err(|_| {
+                    format!("--seed: '{text}' is not a whole number from 0 to 4294967295 (np.random.seed's range)")
+                })?;
             }
             "--data" => config.data = Some(PathBuf::from(value()?)),
             "--out" => config.out = PathBuf::from(value()?),

@@ -1,10 +1,10 @@
 //! `--check-gradients`: at chosen passes, the tape's gradients held against the tutorial's
-//! hand-derived formulas (`tapegrad::manual`) and against central finite differences.
+//! hand-derived formulas (`tapegrad::tutorial`) and against central finite differences.
 
-use tapegrad::manual::TwoLayer;
-use tapegrad::{GradCheck, compare_gradients_with_numeric};
+use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
+use tapegrad::{GradCheck, Reduction, compare_gradients_with_numeric};
 
-use crate::{Data, objective};
+use crate::Data;
 
 /// Relative error allowed between the tape and the hand formulas: both are exact up to rounding.
 pub const HAND_TOLERANCE: f64 = 1e-10;
@@ -17,7 +17,13 @@ pub fn is_checkpoint(pass: usize, passes: usize) -> bool {
 }
 
 /// Prints the comparison table for the model at this pass; returns whether all agreed.
-pub fn report(pass: usize, model: &TwoLayer, by_tape: &TwoLayer, data: &Data, reg: f64) -> bool {
+pub fn report(
+    pass: usize,
+    model: &TwoLayer,
+    by_tape: &TwoLayerGradients,
+    data: &Data,
+    reg: f64,
+) -> bool {
     let by_hand = model.hand_gradients(&data.x, &data.labels, reg);
     let parameters = [
         model.w1.clone(),
@@ -26,7 +32,14 @@ pub fn report(pass: usize, model: &TwoLayer, by_tape: &TwoLayer, data: &Data, re
         model.b2.clone(),
     ];
     let numeric = GradCheck::default().numeric_gradients(&parameters, |v| {
-        objective(v[0].tape(), [v[0], v[1], v[2], v[3]], data, reg)
+        let x = v[0].tape().constant(data.x.clone());
+        objective(
+            x,
+            &data.labels,
+            [v[0], v[1], v[2], v[3]],
+            reg,
+            Reduction::Sum,
+        )
     });
     let numeric_named: Vec<(&str, &tapegrad::Tensor)> =
         ["W1", "b1", "W2", "b2"].into_iter().zip(&numeric).collect();

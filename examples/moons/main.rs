@@ -4,7 +4,9 @@
 //! 2 inputs, H tanh units, 2 softmax outputs:
 //!   z1 = x W1 + b1,  a1 = tanh(z1),  z2 = a1 W2 + b2,  ŷ = softmax(z2)
 //! trained by full-batch gradient descent on the summed cross-entropy plus reg/2 (|W1|² + |W2|²),
-//! exactly the objective whose gradient the tutorial derives by hand.
+//! exactly the objective whose gradient the tutorial derives by hand (`tapegrad::tutorial`).
+//! The data and the initial weights come from NumPy's stream as the tutorial draws them, so the
+//! printed losses are the tutorial's.
 //!
 //! Run: `cargo run --release --example moons` (`-- --help` for the flags).
 
@@ -15,11 +17,10 @@ mod plot;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use tapegrad::datasets::{DataError, load_csv, make_moons};
-use tapegrad::manual::TwoLayer;
-use tapegrad::{Reduction, Tape, Tensor, Var};
+use tapegrad::datasets::{DataError, load_csv, make_moons_numpy};
+use tapegrad::numpy_random::RandomState;
+use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, logits, objective};
+use tapegrad::{Reduction, Tape, Tensor};
 
 use args::Config;
 
@@ -29,47 +30,26 @@ pub struct Data {
     pub labels: Vec<usize>,
 }
 
-/// The model's parameters as variables on one tape, in the order W1, b1, W2, b2.
-type Params<'t> = [Var<'t>; 4];
-
-fn on_tape<'t>(model: &TwoLayer, tape: &'t Tape) -> Params<'t> {
-    [&model.w1, &model.b1, &model.w2, &model.b2].map(|param| tape.var(param.clone()))
-}
-
-/// `z2 = tanh(x W1 + b1) W2 + b2`: the logits, whose softmax is the tutorial's ŷ.
-fn logits<'t>(x: Var<'t>, [w1, b1, w2, b2]: Params<'t>) -> Var<'t> {
-    let z1 = x.matmul(w1) + b1;
-    let a1 = z1.tanh();
-    a1.matmul(w2) + b2
-}
-
-/// Σ cross-entropy + reg/2 (|W1|² + |W2|²): the objective the tutorial's update descends.
-fn objective<'t>(tape: &'t Tape, params: Params<'t>, data: &Data, reg: f64) -> Var<'t> {
-    let x = tape.constant(data.x.clone());
-    let data_loss = logits(x, params).cross_entropy(&data.labels, Reduction::Sum);
-    let [w1, _, w2, _] = params;
-    data_loss + reg / 2.0 * (w1.square().sum() + w2.square().sum())
-}
-
-/// dW1, db1, dW2, db2 of the objective: what the tutorial derives by hand, here by the tape.
-fn tape_gradients(model: &TwoLayer, tape: &mut Tape, data: &Data, reg: f64) -> TwoLayer {
+/// dW1, db1, dW2, db2 of the summed objective: what the tutorial derives by hand, by the tape.
+fn tape_gradients(model: &TwoLayer, tape: &mut Tape, data: &Data, reg: f64) -> TwoLayerGradients {
     tape.clear();
-    let params = on_tape(model, tape);
-    let grads = objective(tape, params, data, reg).backward();
-    let [w1, b1, w2, b2] = params.map(|param| grads.wrt(param).clone());
-    TwoLayer { w1, b1, w2, b2 }
+    let params = model.on_tape(tape);
+    let x = tape.constant(data.x.clone());
+    let loss = objective(x, &data.labels, params, reg, Reduction::Sum);
+    TwoLayerGradients::from_tape(&loss.backward(), params)
 }
 
 /// The loss the tutorial prints (its `calculate_loss`): the objective divided by N.
 fn reported_loss(model: &TwoLayer, data: &Data, reg: f64) -> f64 {
     let tape = Tape::new();
-    objective(&tape, on_tape(model, &tape), data, reg).item() / data.labels.len() as f64
+    let x = tape.constant(data.x.clone());
+    objective(x, &data.labels, model.on_tape(&tape), reg, Reduction::Mean).item()
 }
 
 /// The most probable class of each row of `x`.
 pub fn predict(model: &TwoLayer, x: &Tensor) -> Vec<usize> {
     let tape = Tape::new();
-    logits(tape.constant(x.clone()), on_tape(model, &tape))
+    logits(tape.constant(x.clone()), model.on_tape(&tape))
         .value()
         .argmax_axis(1)
 }
@@ -95,20 +75,26 @@ pub struct Trained {
     pub gradients_agreed: bool,
 }
 
-/// The tutorial's initial weights for this hidden size, one output per class in the data.
+/// The tutorial's initial weights for this hidden size, one output per class in the data: its
+/// `build_model` calls `np.random.seed(0)` before drawing them, for every hidden size.
 fn initial_model(config: &Config, data: &Data, hidden: usize) -> TwoLayer {
     let classes = data.labels.iter().max().map_or(2, |&max| (max + 1).max(2));
-    // Every hidden size starts from the same stream, as the tutorial reseeds before each model;
-    // the data have their own stream (`seed`), the weights `seed + 1`.
-    let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(1));
-    TwoLayer::init(2, hidden, classes, &mut rng)
+    TwoLayer::numpy_init(2, hidden, classes, &mut RandomState::new(config.seed))
+}
+
+/// The accuracy as the console and the pictures' titles show it.
+pub fn format_accuracy(accuracy: f64) -> String {
+    format!("{:.1}%", 100.0 * accuracy)
 }
 
 /// `--print-tape` and `--graph`: the tape of the first training pass, with its gradients.
 fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
     let model = initial_model(config, data, config.hidden[0]);
     let tape = Tape::new();
-    let grads = objective(&tape, on_tape(&model, &tape), data, config.reg).backward();
+    let params = model.on_tape(&tape); // W1, b1, W2, b2 are nodes #0 to #3, the points #4
+    let x = tape.constant(data.x.clone());
+    let loss = objective(x, &data.labels, params, config.reg, Reduction::Sum);
+    let grads = loss.backward();
     if config.print_tape {
         print!("{}", tape.summary().with_values().with_gradients(&grads));
     }
@@ -153,7 +139,7 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
     }
     let accuracy = accuracy(&model, data);
     println!("final loss: {final_loss:.6}");
-    println!("train accuracy: {accuracy:?}");
+    println!("train accuracy: {}", format_accuracy(accuracy));
     Trained {
         hidden,
         model,
@@ -169,10 +155,11 @@ fn load_data(config: &Config) -> Result<Data, String> {
             DataError::Io { .. } => format!("--data: {error}"),
             _ => format!("--data {}: {error}", path.display()),
         })?,
-        None => make_moons(
+        // The tutorial's `np.random.seed(0); sklearn.datasets.make_moons(200, noise=0.20)`.
+        None => make_moons_numpy(
             config.samples,
             config.noise,
-            &mut StdRng::seed_from_u64(config.seed),
+            &mut RandomState::new(config.seed),
         ),
     };
     Ok(Data { x, labels })

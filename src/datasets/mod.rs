@@ -3,64 +3,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rand::Rng;
-use rand::seq::SliceRandom;
-use rand_distr::{Distribution, StandardNormal};
-
 use crate::Tensor;
 
-/// Two interleaving half circles, built as scikit-learn's `make_moons`: `n_samples / 2` points
-/// on the upper circle `(cos t, sin t)` (label 0) and the rest on the lower one
-/// `(1 − cos t, 0.5 − sin t)` (label 1), `t` evenly spaced over `[0, π]`, shuffled together,
-/// then Gaussian noise of standard deviation `noise` added to both coordinates.
-///
-/// Returns the points as an `[n_samples, 2]` tensor and their labels. The same seed gives the
-/// same data (scikit-learn's numbers differ: they come from numpy's random stream).
-///
-/// ```
-/// use rand::{SeedableRng, rngs::StdRng};
-/// use tapegrad::datasets::make_moons;
-///
-/// let (x, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(0));
-/// assert_eq!(x.shape(), &[200, 2]);
-/// assert_eq!(labels.iter().filter(|&&label| label == 1).count(), 100);
-/// ```
-pub fn make_moons<R: Rng + ?Sized>(
-    n_samples: usize,
-    noise: f64,
-    rng: &mut R,
-) -> (Tensor, Vec<usize>) {
-    let n_upper = n_samples / 2;
-    let n_lower = n_samples - n_upper;
-    let mut points: Vec<([f64; 2], usize)> = Vec::with_capacity(n_samples);
-    for t in linspace_to_pi(n_upper) {
-        points.push(([t.cos(), t.sin()], 0));
-    }
-    for t in linspace_to_pi(n_lower) {
-        points.push(([1.0 - t.cos(), 1.0 - t.sin() - 0.5], 1));
-    }
-    points.shuffle(rng);
-    let mut data = Vec::with_capacity(2 * n_samples);
-    for (point, _) in &points {
-        for coordinate in point {
-            let jitter: f64 = StandardNormal.sample(rng);
-            data.push(coordinate + noise * jitter);
-        }
-    }
-    let labels = points.iter().map(|&(_, label)| label).collect();
-    let x = Tensor::new(data, &[n_samples, 2]).expect("two coordinates per point");
-    (x, labels)
-}
+mod moons;
 
-/// `n` angles evenly spaced from 0 to π inclusive (numpy's `linspace(0, pi, n)`).
-fn linspace_to_pi(n: usize) -> impl Iterator<Item = f64> {
-    let step = if n > 1 {
-        std::f64::consts::PI / (n - 1) as f64
-    } else {
-        0.0
-    };
-    (0..n).map(move |i| i as f64 * step)
-}
+pub use moons::{make_moons, make_moons_numpy};
 
 /// Why a data file could not be loaded.
 #[derive(Debug)]
@@ -187,44 +134,6 @@ fn is_header(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
-
-    #[test]
-    fn noise_free_points_lie_on_their_circles() {
-        let (x, labels) = make_moons(101, 0.0, &mut StdRng::seed_from_u64(3));
-        assert_eq!((x.shape(), labels.len()), (&[101, 2][..], 101));
-        assert_eq!(labels.iter().filter(|&&l| l == 0).count(), 50);
-        for (point, &label) in x.data().chunks_exact(2).zip(&labels) {
-            let centre = if label == 0 { [0.0, 0.0] } else { [1.0, 0.5] };
-            let radius = (point[0] - centre[0]).hypot(point[1] - centre[1]);
-            assert!(
-                (radius - 1.0).abs() < 1e-12,
-                "{point:?} label {label}: radius {radius}"
-            );
-            // Upper moon above its centre, lower moon below its own.
-            assert!(if label == 0 {
-                point[1] >= -1e-12
-            } else {
-                point[1] <= 0.5 + 1e-12
-            });
-        }
-    }
-
-    #[test]
-    fn same_seed_same_data_other_seed_other_data() {
-        let a = make_moons(200, 0.2, &mut StdRng::seed_from_u64(1));
-        let b = make_moons(200, 0.2, &mut StdRng::seed_from_u64(1));
-        let c = make_moons(200, 0.2, &mut StdRng::seed_from_u64(2));
-        assert_eq!(a, b);
-        assert_ne!(a.0, c.0);
-    }
-
-    #[test]
-    fn labels_are_shuffled() {
-        let (_, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(5));
-        assert_ne!(labels[..100], [0; 100]);
-    }
 
     #[test]
     fn bad_rows_name_line_and_column() {
