@@ -12,6 +12,9 @@
 
 mod args;
 mod check;
+#[path = "../common/cli.rs"]
+mod cli;
+#[path = "../common/plot.rs"]
 mod plot;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +23,7 @@ use std::process::ExitCode;
 use tapegrad::datasets::{DataError, load_csv, make_moons_numpy};
 use tapegrad::numpy_random::RandomState;
 use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, logits, objective};
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::{Reduction, Sharpness, Tape, Tensor, sharpness};
 
 use args::Config;
 
@@ -73,6 +76,32 @@ pub struct Trained {
     pub accuracy: f64,
     /// With `--check-gradients`: whether tape, hand formulas and finite differences agreed.
     pub gradients_agreed: bool,
+    /// With `--sharpness`: `(passes done, top Hessian eigenvalue)`.
+    pub sharpness: Vec<(usize, f64)>,
+}
+
+/// The sharpness of the summed objective at `model`: the top eigenvalue of its Hessian, by
+/// power iteration on Hessian-vector products, started from the last eigenvector found (the
+/// weights move little between measurements, so it converges in a few products).
+fn measure_sharpness(model: &TwoLayer, data: &Data, reg: f64, last: &mut Option<Sharpness>) -> f64 {
+    let params = [&model.w1, &model.b1, &model.w2, &model.b2].map(Tensor::clone);
+    let start = match last.take() {
+        Some(previous) => previous.eigenvector,
+        None => params.iter().map(|p| Tensor::zeros(p.shape())).collect(),
+    };
+    let top = sharpness(&params, &start, |v| {
+        let x = v[0].tape().constant(data.x.clone());
+        objective(
+            x,
+            &data.labels,
+            [v[0], v[1], v[2], v[3]],
+            reg,
+            Reduction::Sum,
+        )
+    });
+    let eigenvalue = top.eigenvalue;
+    *last = Some(top);
+    eigenvalue
 }
 
 /// The tutorial's initial weights for this hidden size, one output per class in the data: its
@@ -116,6 +145,7 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
     let mut losses = Vec::new();
     let mut all_agreed = true;
     let record_every = (config.passes / 200).max(1);
+    let (mut sharpness_curve, mut last_eigen) = (Vec::new(), None);
     for pass in 0..config.passes {
         let gradients = tape_gradients(&model, &mut tape, data, config.reg);
         if config.check_gradients && check::is_checkpoint(pass, config.passes) {
@@ -132,6 +162,18 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
                 losses.push((pass + 1, loss)); // plotted against the number of passes done
             }
         }
+        // Two consecutive passes each time, so that both points of a period-2 cycle are seen.
+        let last_two = pass + 2 >= config.passes;
+        if config.sharpness && (pass % config.sharpness_every < 2 || last_two) {
+            let top = measure_sharpness(&model, data, config.reg, &mut last_eigen);
+            sharpness_curve.push((pass + 1, top));
+            if pass % 1000 == 0 {
+                println!(
+                    "Sharpness after iteration {pass}: {top:.3} (2/lr = {:.0})",
+                    2.0 / config.lr
+                );
+            }
+        }
     }
     let final_loss = reported_loss(&model, data, config.reg);
     if losses.last().map(|&(passes, _)| passes) != Some(config.passes) {
@@ -140,12 +182,19 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
     let accuracy = accuracy(&model, data);
     println!("final loss: {final_loss:.6}");
     println!("train accuracy: {}", format_accuracy(accuracy));
+    if let [.., (_, before), (_, last)] = sharpness_curve[..] {
+        println!(
+            "final sharpness: {last:.3} (the pass before: {before:.3}; 2/lr = {:.0})",
+            2.0 / config.lr
+        );
+    }
     Trained {
         hidden,
         model,
         losses,
         accuracy,
         gradients_agreed: all_agreed,
+        sharpness: sharpness_curve,
     }
 }
 
@@ -176,6 +225,9 @@ fn check_writable(dir: &Path) -> Result<(), String> {
 
 /// Trains and draws; the exit code is a failure when `--check-gradients` found a disagreement.
 fn run(config: &Config) -> Result<ExitCode, String> {
+    if config.data.is_none() && config.samples < 2 {
+        return Err("--samples: need at least 2 points".into());
+    }
     let data = load_data(config)?;
     if config.print_tape || config.graph.is_some() {
         show_first_pass(config, &data)?;
@@ -189,15 +241,64 @@ fn run(config: &Config) -> Result<ExitCode, String> {
         }
         runs.push(train(config, &data, hidden));
     }
+    let curve = |values: fn(&Trained) -> &Vec<(usize, f64)>, dots: bool| -> Vec<plot::Curve> {
+        runs.iter()
+            .map(|run| plot::Curve {
+                label: format!("hidden {}", run.hidden),
+                points: values(run).clone(),
+                dots,
+            })
+            .collect()
+    };
     let mut pictures: Vec<PathBuf> = vec![config.out.join("loss.png")];
-    plot::loss_curves(&pictures[0], &runs).map_err(|error| format!("loss.png: {error}"))?;
-    if let [single] = runs.as_slice() {
+    plot::curves(
+        &pictures[0],
+        "loss (cross-entropy + L2, per point)",
+        "loss (log scale)",
+        &curve(|run| &run.losses, false),
+        None,
+    )
+    .map_err(|error| format!("loss.png: {error}"))?;
+    if config.sharpness {
+        let path = config.out.join("sharpness.png");
+        let edge = 2.0 / config.lr;
+        plot::curves(
+            &path,
+            "sharpness: top eigenvalue of the summed objective's Hessian",
+            "sharpness (log scale)",
+            &curve(|run| &run.sharpness, true),
+            Some((edge, &format!("2/lr = {edge:.0}"))),
+        )
+        .map_err(|error| format!("sharpness.png: {error}"))?;
+        pictures.push(path);
+    }
+    let predictors: Vec<Box<dyn Fn(&Tensor) -> Vec<usize> + '_>> = runs
+        .iter()
+        .map(|run| {
+            Box::new(move |x: &Tensor| predict(&run.model, x)) as Box<dyn Fn(&Tensor) -> Vec<usize>>
+        })
+        .collect();
+    let panels: Vec<plot::Panel<'_>> = runs
+        .iter()
+        .zip(&predictors)
+        .map(|(run, predict)| plot::Panel {
+            title: format!(
+                "hidden layer size {}, accuracy {}",
+                run.hidden,
+                format_accuracy(run.accuracy)
+            ),
+            classes: run.model.b2.shape()[1],
+            predict: predict.as_ref(),
+        })
+        .collect();
+    if let [single] = panels.as_slice() {
         let path = config.out.join("moons.png");
-        plot::boundary(&path, &data, single).map_err(|error| format!("moons.png: {error}"))?;
+        plot::boundary(&path, &data.x, &data.labels, single)
+            .map_err(|error| format!("moons.png: {error}"))?;
         pictures.push(path);
     } else {
         let path = config.out.join("moons_hidden.png");
-        plot::boundary_grid(&path, &data, &runs)
+        plot::boundary_grid(&path, &data.x, &data.labels, &panels)
             .map_err(|error| format!("moons_hidden.png: {error}"))?;
         pictures.push(path);
     }
@@ -222,16 +323,9 @@ fn run(config: &Config) -> Result<ExitCode, String> {
 }
 
 fn main() -> ExitCode {
-    let config = match args::parse(std::env::args().skip(1)) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("moons: {message}");
-            return ExitCode::from(2);
-        }
+    let config: Config = match cli::parse("moons") {
+        Ok(config) => config,
+        Err(code) => return code,
     };
     match run(&config) {
         Ok(code) => code,

@@ -1,6 +1,6 @@
-//! The tutorial's pictures, drawn with plotters into PNG files: the decision boundary over the
-//! points, one panel per hidden size, and the loss curve. Text uses a bundled font, so nothing
-//! here needs a system library.
+//! The examples' pictures, drawn with plotters into PNG files and shared by `moons` and `spiral`:
+//! decision regions under the points (one panel or a grid of them) and curves against passes on
+//! a log axis (loss, sharpness). Text uses a bundled font, so nothing here needs a system library.
 
 use std::error::Error;
 use std::path::Path;
@@ -10,9 +10,24 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 use tapegrad::Tensor;
 
-use crate::{Data, Trained};
+pub type Outcome = Result<(), Box<dyn Error>>;
 
-type Outcome = Result<(), Box<dyn Error>>;
+/// One decision-region panel: a title, and the model's predicted class for each row of points.
+pub struct Panel<'a> {
+    pub title: String,
+    /// The number of classes to colour (the model's outputs).
+    pub classes: usize,
+    pub predict: &'a dyn Fn(&Tensor) -> Vec<usize>,
+}
+
+/// One line of a curve plot: its legend label and `(passes, value)` points.
+pub struct Curve {
+    pub label: String,
+    pub points: Vec<(usize, f64)>,
+    /// Drawn as dots rather than a line: for values that alternate between two branches (the
+    /// sharpness of a run oscillating with period 2), which a line would smear into a band.
+    pub dots: bool,
+}
 
 /// matplotlib's Spectral colour map (ColorBrewer's 11 classes), which the tutorial colours
 /// its classes with: class `i` of `C` gets the colour at `i / (C − 1)`.
@@ -62,27 +77,27 @@ fn register_font() -> Outcome {
     Ok(())
 }
 
-/// `moons.png`: the decision boundary of one model, titled with its hidden size and accuracy.
-pub fn boundary(path: &Path, data: &Data, run: &Trained) -> Outcome {
+/// The decision regions of one model under the points `x` (`[N, 2]`) coloured by `labels`.
+pub fn boundary(path: &Path, x: &Tensor, labels: &[usize], panel: &Panel<'_>) -> Outcome {
     register_font()?;
     let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    draw_boundary(&root, data, run, 22)?;
+    draw_boundary(&root, x, labels, panel, 22)?;
     root.present()?;
     Ok(())
 }
 
-/// `moons_hidden.png`: one decision-boundary panel per hidden size, as the tutorial's
-/// "varying the hidden layer size" figure.
-pub fn boundary_grid(path: &Path, data: &Data, runs: &[Trained]) -> Outcome {
+/// One decision-region panel per model in a grid of two columns, as the tutorial's "varying the
+/// hidden layer size" figure.
+pub fn boundary_grid(path: &Path, x: &Tensor, labels: &[usize], panels: &[Panel<'_>]) -> Outcome {
     register_font()?;
-    let columns = 2.min(runs.len());
-    let rows = runs.len().div_ceil(columns);
+    let columns = 2.min(panels.len());
+    let rows = panels.len().div_ceil(columns);
     let root =
         BitMapBackend::new(path, (480 * columns as u32, 400 * rows as u32)).into_drawing_area();
     root.fill(&WHITE)?;
-    for (panel, run) in root.split_evenly((rows, columns)).iter().zip(runs) {
-        draw_boundary(panel, data, run, 18)?;
+    for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
+        draw_boundary(area, x, labels, panel, 18)?;
     }
     root.present()?;
     Ok(())
@@ -90,18 +105,14 @@ pub fn boundary_grid(path: &Path, data: &Data, runs: &[Trained]) -> Outcome {
 
 fn draw_boundary(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
-    data: &Data,
-    run: &Trained,
+    x: &Tensor,
+    labels: &[usize],
+    panel: &Panel<'_>,
     font_size: u32,
 ) -> Outcome {
-    let (x_range, y_range) = (axis_range(&data.x, 0), axis_range(&data.x, 1));
-    let title = format!(
-        "hidden layer size {}, accuracy {}",
-        run.hidden,
-        crate::format_accuracy(run.accuracy)
-    );
+    let (x_range, y_range) = (axis_range(x, 0), axis_range(x, 1));
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", font_size))
+        .caption(&panel.title, ("sans-serif", font_size))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -132,33 +143,31 @@ fn draw_boundary(
         }
     }
     let pixels = Tensor::new(centres, &[columns.len() * rows.len(), 2])?;
-    let predicted = crate::predict(&run.model, &pixels);
-    let classes = class_count(data, run);
+    let predicted = (panel.predict)(&pixels);
+    let from_labels = labels.iter().max().map_or(0, |&max| max + 1);
+    let classes = panel.classes.max(from_labels);
     let pixel_area = plotting_area.strip_coord_spec();
     for (index, &class) in predicted.iter().enumerate() {
         let (column, row) = (index % columns.len(), index / columns.len());
         pixel_area.draw_pixel((column as i32, row as i32), &region_colour(class, classes))?;
     }
 
-    chart.draw_series(data.x.data().chunks_exact(2).zip(&data.labels).flat_map(
-        |(point, &label)| {
-            let centre = (point[0], point[1]);
-            [
-                Circle::new(centre, 4, class_colour(label, classes).filled()),
-                Circle::new(centre, 4, RGBColor(30, 30, 30).stroke_width(1)),
-            ]
-        },
-    ))?;
+    chart.draw_series(
+        x.data()
+            .chunks_exact(2)
+            .zip(labels)
+            .flat_map(|(point, &label)| {
+                let centre = (point[0], point[1]);
+                [
+                    Circle::new(centre, 4, class_colour(label, classes).filled()),
+                    Circle::new(centre, 4, RGBColor(30, 30, 30).stroke_width(1)),
+                ]
+            }),
+    )?;
     Ok(())
 }
 
-/// The number of classes: the model's outputs, at least as many as the data's labels.
-fn class_count(data: &Data, run: &Trained) -> usize {
-    let from_labels = data.labels.iter().max().map_or(0, |&max| max + 1);
-    run.model.b2.shape()[1].max(from_labels)
-}
-
-/// Curve colours, one per hidden size: matplotlib's "tab10", chosen to be told apart.
+/// Curve colours, one per curve: matplotlib's "tab10", chosen to be told apart.
 const CURVES: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -172,30 +181,49 @@ const CURVES: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// `loss.png`: the reported loss against the pass on a log axis, one line per hidden size,
-/// with the legend beside the plot rather than over it.
-pub fn loss_curves(path: &Path, runs: &[Trained]) -> Outcome {
+/// Curves against the number of passes on a log axis, one colour each, with the legend beside
+/// the plot rather than over it; `reference` adds a dashed horizontal line with its label (the
+/// sharpness plot's 2/η). Values that a log axis cannot show (≤ 0, not finite) are left out.
+pub fn curves(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    curves: &[Curve],
+    reference: Option<(f64, &str)>,
+) -> Outcome {
     register_font()?;
     let root = BitMapBackend::new(path, (720, 440)).into_drawing_area();
     root.fill(&WHITE)?;
-    let legend_width = if runs.len() > 1 { 110 } else { 0 };
+    let legend_width = if curves.len() > 1 || reference.is_some() {
+        120
+    } else {
+        0
+    };
     let (plot_area, legend_area) = root.split_horizontally(720 - legend_width);
-    let last_pass = runs
+    let drawable = |value: f64| value > 0.0 && value.is_finite();
+    let last_pass = curves
         .iter()
-        .flat_map(|run| run.losses.last())
+        .flat_map(|curve| curve.points.last())
         .map(|&(pass, _)| pass)
         .max()
         .unwrap_or(1);
-    let losses = runs
+    let values = curves
         .iter()
-        .flat_map(|run| &run.losses)
-        .map(|&(_, loss)| loss);
-    let (lowest, highest) = losses.fold((f64::INFINITY, 0.0f64), |(low, high), loss| {
-        (low.min(loss), high.max(loss))
+        .flat_map(|curve| &curve.points)
+        .map(|&(_, value)| value);
+    let values = values
+        .chain(reference.map(|(value, _)| value))
+        .filter(|&v| drawable(v));
+    let (lowest, highest) = values.fold((f64::INFINITY, 0.0f64), |(low, high), value| {
+        (low.min(value), high.max(value))
     });
-    let (low, high) = (lowest * 0.9, highest * 1.1);
+    let (low, high) = if lowest <= highest {
+        (lowest * 0.9, highest * 1.1)
+    } else {
+        (0.1, 1.0) // nothing to draw: an empty axis, not a NaN range
+    };
     let mut chart = ChartBuilder::on(&plot_area)
-        .caption("loss (cross-entropy + L2, per point)", ("sans-serif", 20))
+        .caption(title, ("sans-serif", 20))
         .margin(12)
         .margin_right(30) // room for the last pass's label
         .x_label_area_size(40)
@@ -209,29 +237,47 @@ pub fn loss_curves(path: &Path, runs: &[Trained]) -> Outcome {
     chart
         .configure_mesh()
         .x_desc("passes")
-        .y_desc("loss (log scale)")
-        .y_label_formatter(&|loss| format!("{}", significant(*loss)))
+        .y_desc(y_desc)
+        .y_label_formatter(&|value| format!("{}", significant(*value)))
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .light_line_style(WHITE)
         .draw()?;
-    for (index, run) in runs.iter().enumerate() {
+    for (index, curve) in curves.iter().enumerate() {
         let colour = CURVES[index % CURVES.len()];
-        chart.draw_series(LineSeries::new(
-            run.losses.iter().copied(),
-            colour.stroke_width(2),
-        ))?;
+        let points = curve.points.iter().copied().filter(|&(_, v)| drawable(v));
+        if curve.dots {
+            chart.draw_series(points.map(|point| Circle::new(point, 2, colour.filled())))?;
+        } else {
+            chart.draw_series(LineSeries::new(points, colour.stroke_width(2)))?;
+        }
+    }
+    if let Some((value, _)) = reference {
+        let dashes = (0..40).map(|k| {
+            let (from, to) = (k * last_pass / 40, (2 * k + 1) * last_pass / 80);
+            PathElement::new([(from, value), (to, value)], BLACK.stroke_width(1))
+        });
+        chart.draw_series(dashes)?;
     }
     // The legend in its own column: it can cover no curve, and its rows cannot overlap.
-    for (index, run) in runs.iter().enumerate().filter(|_| runs.len() > 1) {
+    let mut entries: Vec<(String, ShapeStyle)> = curves
+        .iter()
+        .enumerate()
+        .filter(|_| curves.len() > 1 || reference.is_some())
+        .map(|(index, curve)| {
+            (
+                curve.label.clone(),
+                CURVES[index % CURVES.len()].stroke_width(3),
+            )
+        })
+        .collect();
+    if let Some((_, label)) = reference {
+        entries.push((label.to_string(), BLACK.stroke_width(1)));
+    }
+    for (index, (label, style)) in entries.into_iter().enumerate() {
         let y = 60 + 24 * index as i32;
-        let colour = CURVES[index % CURVES.len()];
-        legend_area.draw(&PathElement::new([(4, y), (28, y)], colour.stroke_width(3)))?;
-        legend_area.draw(&Text::new(
-            format!("hidden {}", run.hidden),
-            (34, y - 8),
-            ("sans-serif", 14),
-        ))?;
+        legend_area.draw(&PathElement::new([(4, y), (28, y)], style))?;
+        legend_area.draw(&Text::new(label, (34, y - 8), ("sans-serif", 14)))?;
     }
     root.present()?;
     Ok(())
@@ -250,7 +296,11 @@ fn log_ticks(low: f64, high: f64) -> Vec<f64> {
             .collect()
     };
     let all = ticks_with(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
-    if all.len() <= 12 {
+    if all.len() < 3 {
+        // A range within one decade (a sharpness between 150 and 250): halves as well.
+        let halves: Vec<f64> = (2..20).map(|k| f64::from(k) / 2.0).collect();
+        ticks_with(&halves)
+    } else if all.len() <= 12 {
         all
     } else {
         ticks_with(&[1.0, 2.0, 3.0, 5.0])
