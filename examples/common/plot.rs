@@ -17,7 +17,7 @@ pub struct Panel<'a> {
     pub title: String,
     /// The number of classes to colour (the model's outputs).
     pub classes: usize,
-    pub predict: &'a dyn Fn(&Tensor) -> Vec<usize>,
+    pub predict: Box<dyn Fn(&Tensor) -> Vec<usize> + 'a>,
 }
 
 /// One line of a curve plot: its legend label and `(passes, value)` points.

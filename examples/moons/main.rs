@@ -272,23 +272,16 @@ fn run(config: &Config) -> Result<ExitCode, String> {
         .map_err(|error| format!("sharpness.png: {error}"))?;
         pictures.push(path);
     }
-    let predictors: Vec<Box<dyn Fn(&Tensor) -> Vec<usize> + '_>> = runs
-        .iter()
-        .map(|run| {
-            Box::new(move |x: &Tensor| predict(&run.model, x)) as Box<dyn Fn(&Tensor) -> Vec<usize>>
-        })
-        .collect();
     let panels: Vec<plot::Panel<'_>> = runs
         .iter()
-        .zip(&predictors)
-        .map(|(run, predict)| plot::Panel {
+        .map(|run| plot::Panel {
             title: format!(
                 "hidden layer size {}, accuracy {}",
                 run.hidden,
                 format_accuracy(run.accuracy)
             ),
             classes: run.model.b2.shape()[1],
-            predict: predict.as_ref(),
+            predict: Box::new(|x| predict(&run.model, x)),
         })
         .collect();
     if let [single] = panels.as_slice() {
