@@ -12,12 +12,15 @@ use tapegrad::Tensor;
 
 pub type Outcome = Result<(), Box<dyn Error>>;
 
+/// A model's predicted class for each row of a `[N, 2]` tensor of points.
+pub type Predict<'a> = Box<dyn Fn(&Tensor) -> Vec<usize> + 'a>;
+
 /// One decision-region panel: a title, and the model's predicted class for each row of points.
 pub struct Panel<'a> {
     pub title: String,
     /// The number of classes to colour (the model's outputs).
     pub classes: usize,
-    pub predict: Box<dyn Fn(&Tensor) -> Vec<usize> + 'a>,
+    pub predict: Predict<'a>,
 }
 
 /// One line of a curve plot: its legend label and `(passes, value)` points.
