@@ -1,39 +1,19 @@
 //! The moons example as a user runs it: `cargo test` builds the examples, and these tests run the
 //! binary, read what it prints, and look at what it writes.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod example_runs;
 
-/// The example binary that `cargo test` built beside this test's own (`target/<profile>/examples/`).
-fn moons_binary() -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("moons{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: plain `cargo test` builds the examples (a filtered run may not: `cargo build --examples` first)",
-        binary.display()
-    );
-    binary
-}
+use std::path::PathBuf;
+use std::process::Output;
+
+use example_runs::printed_accuracy;
 
 fn run_moons(args: &[&str]) -> Output {
-    Command::new(moons_binary())
-        .args(args)
-        .output()
-        .expect("the moons example runs")
+    example_runs::run("moons", args)
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("tapegrad-moons-test-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch folder");
-    dir
+    example_runs::scratch_dir(&format!("moons-{name}"))
 }
 
 /// The number after `prefix` on the line that starts with it.
@@ -46,16 +26,6 @@ fn printed_value(stdout: &str, prefix: &str) -> f64 {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("'{line}' does not end in a number"))
-}
-
-/// The accuracy printed as a percentage, as a fraction.
-fn printed_accuracy(stdout: &str) -> f64 {
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("train accuracy: "))
-        .unwrap_or_else(|| panic!("no accuracy line in:\n{stdout}"));
-    let percent = line.strip_suffix('%').expect("a percentage");
-    percent.parse::<f64>().expect("a number") / 100.0
 }
 
 #[test]
@@ -183,12 +153,7 @@ fn bad_input_exits_2_with_one_line_and_no_backtrace() {
         (&["--data", missing.to_str().unwrap()], "cannot read"),
     ];
     for (args, message) in cases {
-        let output = run_moons(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        example_runs::assert_refused(&run_moons(args), &format!("{args:?}"), message);
     }
     // An output folder that cannot be made is refused before any training.
     let blocked = out.join("a-file");

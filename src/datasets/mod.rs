@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::Tensor;
 
 mod moons;
+mod spiral;
 
 pub use moons::{make_moons, make_moons_numpy};
+pub use spiral::make_spiral;
 
 /// Why a data file could not be loaded.
 #[derive(Debug)]

@@ -94,7 +94,7 @@ fn into_tensor(
 
 /// `np.linspace(start, stop, n)` as NumPy computes it: `i * step + start`, with the last element
 /// set to `stop` itself (`(n - 1) * step` can miss it in the last bit).
-fn linspace(start: f64, stop: f64, n: usize) -> impl Iterator<Item = f64> {
+pub(crate) fn linspace(start: f64, stop: f64, n: usize) -> impl Iterator<Item = f64> {
     let step = (stop - start) / n.saturating_sub(1).max(1) as f64;
     (0..n).map(move |i| {
         if n > 1 && i == n - 1 {

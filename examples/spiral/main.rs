@@ -1,0 +1,211 @@
+//! cs231n's spiral classifier as a PyTorch user would write it: three interleaved arms of 100
+//! points, a 2-100-3 ReLU network from `tapegrad::nn`, Adam on shuffled mini-batches of 32,
+//! an L2 penalty on the weights. It prints loss and accuracy as it trains, draws `spiral.png`,
+//! and saves its weights as safetensors (`--save`); `--load` evaluates saved weights.
+//!
+//! Run: `cargo run --release --example spiral` (`-- --help` for the flags).
+
+#[path = "../common/cli.rs"]
+mod cli;
+#[path = "../common/plot.rs"]
+#[allow(dead_code)] // shared with `moons`, which draws grids of panels too
+mod plot;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tapegrad::datasets::make_spiral;
+use tapegrad::nn::{Activation, Batches, Bound, Mlp, Params, accuracy};
+use tapegrad::optim::{Adam, Optimizer};
+use tapegrad::{Reduction, Tape, Tensor, Var};
+
+use cli::{non_negative_number, positive_count, positive_number};
+
+/// Trains a 2-H-3 ReLU network on cs231n's three-armed spiral with Adam on mini-batches.
+#[derive(Parser, Debug)]
+#[command(name = "spiral", version)]
+struct Config {
+    /// Passes over the 300 points.
+    #[arg(long, value_name = "N", default_value = "300", value_parser = positive_count, allow_negative_numbers = true)]
+    epochs: usize,
+    /// Adam's learning rate.
+    #[arg(long, value_name = "X", default_value = "0.01", value_parser = positive_number, allow_negative_numbers = true)]
+    lr: f64,
+    /// L2 strength: the loss adds reg/2 · Σ W² over the weights (not the biases), as cs231n's.
+    #[arg(long, value_name = "X", default_value = "0.0001", value_parser = non_negative_number, allow_negative_numbers = true)]
+    reg: f64,
+    /// Hidden layer size.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = hidden_size, allow_negative_numbers = true)]
+    hidden: usize,
+    /// Mini-batch size.
+    #[arg(long, value_name = "N", default_value = "32", value_parser = positive_count, allow_negative_numbers = true)]
+    batch_size: usize,
+    /// Seed of the data, the initial weights and the shuffling.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "0",
+        allow_negative_numbers = true
+    )]
+    seed: u64,
+    /// Where spiral.png goes.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Save the trained weights to this safetensors file.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Evaluate the weights in this safetensors file instead of training.
+    #[arg(long, value_name = "FILE", conflicts_with = "save")]
+    load: Option<PathBuf>,
+}
+
+/// A hidden layer of 1 to 100,000 units: beyond that the grid picture's one batch would not fit.
+fn hidden_size(text: &str) -> Result<usize, String> {
+    match positive_count(text)? {
+        size if size <= 100_000 => Ok(size),
+        size => Err(format!(
+            "{size} is more than the 100000 units this example allows"
+        )),
+    }
+}
+
+/// Mean cross-entropy plus reg/2 · Σ W² over the weights: cs231n's loss.
+fn loss<'t>(model: &Mlp, params: &Bound<'t>, x: Var<'t>, labels: &[usize], reg: f64) -> Var<'t> {
+    let data_loss = model
+        .forward(params, x)
+        .cross_entropy(labels, Reduction::Mean);
+    let weights = model
+        .layers
+        .iter()
+        .map(|layer| params[layer.weight].square().sum());
+    let squares = weights
+        .reduce(|total, w| total + w)
+        .expect("at least one layer");
+    data_loss + reg / 2.0 * squares
+}
+
+/// The predicted class of each row of `x`, on a tape that records no ops.
+fn predict(model: &Mlp, params: &Params, x: &Tensor) -> Vec<usize> {
+    let tape = Tape::no_grad();
+    let logits = model.forward(&params.copied_to(&tape), tape.constant(x.clone()));
+    logits.value().argmax_axis(1)
+}
+
+fn run(config: &Config) -> Result<(), String> {
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let (x, labels) = make_spiral(100, 3, 0.2, &mut rng);
+    let mut params = Params::new();
+    let sizes = [2, config.hidden, 3];
+    let model = Mlp::new(&mut params, "mlp", &sizes, Activation::Relu, &mut rng);
+
+    if let Some(path) = &config.load {
+        params
+            .load_into(path)
+            .map_err(|error| format!("--load {}: {error}", path.display()))?;
+    } else {
+        let mut optimizer = Adam::new(config.lr);
+        let mut tape = Tape::new();
+        let mut losses: Vec<(usize, f64)> = Vec::with_capacity(config.epochs);
+        for epoch in 1..=config.epochs {
+            let mut total = 0.0;
+            for (batch, batch_labels) in
+                Batches::new(&x, &labels, config.batch_size).shuffled(&mut rng)
+            {
+                tape.clear();
+                let bound = params.on_tape(&tape);
+                let loss = loss(
+                    &model,
+                    &bound,
+                    tape.constant(batch),
+                    &batch_labels,
+                    config.reg,
+                );
+                total += loss.item() * batch_labels.len() as f64;
+                let grads = bound.backward(loss);
+                optimizer.step(&mut params, &grads);
+            }
+            let mean_loss = total / labels.len() as f64;
+            losses.push((epoch, mean_loss));
+            if epoch % 50 == 0 || epoch == 1 || epoch == config.epochs {
+                let eval = Tape::no_grad();
+                let logits = model.forward(&params.copied_to(&eval), eval.constant(x.clone()));
+                let correct = accuracy(&logits.value(), &labels);
+                println!(
+                    "epoch {epoch}: loss {mean_loss:.4}, accuracy {:.1}%",
+                    100.0 * correct
+                );
+            }
+        }
+        std::fs::create_dir_all(&config.out).map_err(|error| {
+            format!(
+                "--out {}: cannot write there: {error}",
+                config.out.display()
+            )
+        })?;
+        let curve = plot::Curve {
+            label: "mean loss".into(),
+            points: losses,
+            dots: false,
+        };
+        let title = "loss (mean cross-entropy + L2) per epoch";
+        plot::curves(
+            &config.out.join("loss.png"),
+            title,
+            "loss (log scale)",
+            &[curve],
+            None,
+        )
+        .map_err(|error| format!("loss.png: {error}"))?;
+        if let Some(path) = &config.save {
+            params
+                .save(path)
+                .map_err(|error| format!("--save {}: {error}", path.display()))?;
+            println!("weights: {}", path.display());
+        }
+    }
+
+    let predictions = predict(&model, &params, &x);
+    let correct = predictions
+        .iter()
+        .zip(&labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    let accuracy = correct as f64 / labels.len() as f64;
+    println!("train accuracy: {:.1}%", 100.0 * accuracy);
+    std::fs::create_dir_all(&config.out).map_err(|error| {
+        format!(
+            "--out {}: cannot write there: {error}",
+            config.out.display()
+        )
+    })?;
+    let path = config.out.join("spiral.png");
+    let panel = plot::Panel {
+        title: format!(
+            "2-{}-3 ReLU, accuracy {:.1}%",
+            config.hidden,
+            100.0 * accuracy
+        ),
+        classes: 3,
+        predict: Box::new(|points| predict(&model, &params, points)),
+    };
+    plot::boundary(&path, &x, &labels, &panel).map_err(|error| format!("spiral.png: {error}"))?;
+    println!("picture: {}", path.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let config: Config = match cli::parse("spiral") {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("spiral: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
