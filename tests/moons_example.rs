@@ -246,6 +246,11 @@ fn print_tape_and_graph_show_the_first_pass_and_exit() {
                 .trim()
         })
         .collect();
+    // The parameters by their names, then the forward pass.
+    assert_eq!(
+        &calls[..4],
+        ["variable W1", "variable b1", "variable W2", "variable b2"]
+    );
     assert_eq!(
         &calls[4..11],
         [

@@ -28,6 +28,24 @@ pub fn parse<T: Parser>(program: &str) -> Result<T, ExitCode> {
     })
 }
 
+/// Ends the program quietly when its output is piped into a command that stops reading
+/// (`moons | head`): Rust's `println!` panics on the broken pipe, which would print a backtrace.
+pub fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// A whole number ≥ 1, told apart from one too large to count.
 pub fn positive_count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {

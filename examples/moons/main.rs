@@ -21,9 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tapegrad::datasets::{DataError, load_csv, make_moons_numpy};
+use tapegrad::nn::{Bound, ParamGrads, ParamId, Params};
 use tapegrad::numpy_random::RandomState;
+use tapegrad::optim::{Optimizer, Sgd};
 use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, logits, objective};
-use tapegrad::{Reduction, Sharpness, Tape, Tensor, sharpness};
+use tapegrad::{Reduction, Sharpness, Tape, Tensor, Var, sharpness};
 
 use args::Config;
 
@@ -33,31 +35,61 @@ pub struct Data {
     pub labels: Vec<usize>,
 }
 
-/// dW1, db1, dW2, db2 of the summed objective: what the tutorial derives by hand, by the tape.
-fn tape_gradients(model: &TwoLayer, tape: &mut Tape, data: &Data, reg: f64) -> TwoLayerGradients {
-    tape.clear();
-    let params = model.on_tape(tape);
-    let x = tape.constant(data.x.clone());
-    let loss = objective(x, &data.labels, params, reg, Reduction::Sum);
-    TwoLayerGradients::from_tape(&loss.backward(), params)
+/// The tutorial's four parameters by its names, as a training loop keeps them.
+pub struct Model {
+    pub params: Params,
+    /// W1, b1, W2, b2.
+    pub ids: [ParamId; 4],
 }
 
-/// The loss the tutorial prints (its `calculate_loss`): the objective divided by N.
-fn reported_loss(model: &TwoLayer, data: &Data, reg: f64) -> f64 {
-    let tape = Tape::new();
+impl Model {
+    fn new(initial: TwoLayer) -> Model {
+        let mut params = Params::new();
+        let ids = [
+            ("W1", initial.w1),
+            ("b1", initial.b1),
+            ("W2", initial.w2),
+            ("b2", initial.b2),
+        ]
+        .map(|(name, value)| params.insert(name, value));
+        Model { params, ids }
+    }
+
+    /// W1, b1, W2, b2 as variables of a bound collection, for [`objective`] and [`logits`].
+    fn vars<'t>(&self, bound: &Bound<'t>) -> [Var<'t>; 4] {
+        self.ids.map(|id| bound[id])
+    }
+
+    /// A copy of the parameters in the hand-derived backprop's type.
+    fn two_layer(&self) -> TwoLayer {
+        let [w1, b1, w2, b2] = self.ids.map(|id| self.params[id].clone());
+        TwoLayer { w1, b1, w2, b2 }
+    }
+
+    pub fn classes(&self) -> usize {
+        self.params[self.ids[3]].shape()[1]
+    }
+}
+
+/// The loss the tutorial prints (its `calculate_loss`): the objective divided by N, evaluated
+/// on a tape that records no ops.
+fn reported_loss(model: &Model, data: &Data, reg: f64) -> f64 {
+    let tape = Tape::no_grad();
+    let params = model.vars(&model.params.copied_to(&tape));
     let x = tape.constant(data.x.clone());
-    objective(x, &data.labels, model.on_tape(&tape), reg, Reduction::Mean).item()
+    objective(x, &data.labels, params, reg, Reduction::Mean).item()
 }
 
 /// The most probable class of each row of `x`.
-pub fn predict(model: &TwoLayer, x: &Tensor) -> Vec<usize> {
-    let tape = Tape::new();
-    logits(tape.constant(x.clone()), model.on_tape(&tape))
+pub fn predict(model: &Model, x: &Tensor) -> Vec<usize> {
+    let tape = Tape::no_grad();
+    let params = model.vars(&model.params.copied_to(&tape));
+    logits(tape.constant(x.clone()), params)
         .value()
         .argmax_axis(1)
 }
 
-fn accuracy(model: &TwoLayer, data: &Data) -> f64 {
+fn accuracy(model: &Model, data: &Data) -> f64 {
     let predictions = predict(model, &data.x);
     let correct = predictions
         .iter()
@@ -70,7 +102,7 @@ fn accuracy(model: &TwoLayer, data: &Data) -> f64 {
 /// A model trained with one hidden size, and how its loss went.
 pub struct Trained {
     pub hidden: usize,
-    pub model: TwoLayer,
+    pub model: Model,
     /// `(passes done, reported loss)`, about 200 points over the run.
     pub losses: Vec<(usize, f64)>,
     pub accuracy: f64,
@@ -83,8 +115,8 @@ pub struct Trained {
 /// The sharpness of the summed objective at `model`: the top eigenvalue of its Hessian, by
 /// power iteration on Hessian-vector products, started from the last eigenvector found (the
 /// weights move little between measurements, so it converges in a few products).
-fn measure_sharpness(model: &TwoLayer, data: &Data, reg: f64, last: &mut Option<Sharpness>) -> f64 {
-    let params = [&model.w1, &model.b1, &model.w2, &model.b2].map(Tensor::clone);
+fn measure_sharpness(model: &Model, data: &Data, reg: f64, last: &mut Option<Sharpness>) -> f64 {
+    let params = model.ids.map(|id| model.params[id].clone());
     let start = match last.take() {
         Some(previous) => previous.eigenvector,
         None => params.iter().map(|p| Tensor::zeros(p.shape())).collect(),
@@ -104,6 +136,14 @@ fn measure_sharpness(model: &TwoLayer, data: &Data, reg: f64, last: &mut Option<
     eigenvalue
 }
 
+/// The tape's gradients in the hand-derived backprop's type, to compare.
+fn hand_comparable(model: &Model, gradients: &ParamGrads) -> TwoLayerGradients {
+    let [w1, b1, w2, b2] = model
+        .ids
+        .map(|id| gradients[id].clone().expect("every parameter"));
+    TwoLayerGradients { w1, b1, w2, b2 }
+}
+
 /// The tutorial's initial weights for this hidden size, one output per class in the data: its
 /// `build_model` calls `np.random.seed(0)` before drawing them, for every hidden size.
 fn initial_model(config: &Config, data: &Data, hidden: usize) -> TwoLayer {
@@ -118,9 +158,11 @@ pub fn format_accuracy(accuracy: f64) -> String {
 
 /// `--print-tape` and `--graph`: the tape of the first training pass, with its gradients.
 fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
-    let model = initial_model(config, data, config.hidden[0]);
+    let model = Model::new(initial_model(config, data, config.hidden[0]));
     let tape = Tape::new();
-    let params = model.on_tape(&tape); // W1, b1, W2, b2 are nodes #0 to #3, the points #4
+    // Copied, not moved, so that the tape keeps their values to print: W1, b1, W2, b2 are
+    // nodes #0 to #3, named, and the points #4.
+    let params = model.vars(&model.params.copied_to(&tape));
     let x = tape.constant(data.x.clone());
     let loss = objective(x, &data.labels, params, config.reg, Reduction::Sum);
     let grads = loss.backward();
@@ -140,18 +182,27 @@ fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
 }
 
 fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
-    let mut model = initial_model(config, data, hidden);
+    let mut model = Model::new(initial_model(config, data, hidden));
+    // Plain gradient descent: `W += -lr dW`, the tutorial's update to the last bit.
+    let mut optimizer = Sgd::new(config.lr);
     let mut tape = Tape::new();
     let mut losses = Vec::new();
     let mut all_agreed = true;
     let record_every = (config.passes / 200).max(1);
     let (mut sharpness_curve, mut last_eigen) = (Vec::new(), None);
     for pass in 0..config.passes {
-        let gradients = tape_gradients(&model, &mut tape, data, config.reg);
+        tape.clear();
+        let ids = model.ids;
+        let bound = model.params.on_tape(&tape); // moved in, and back by `backward`
+        let x = tape.constant(data.x.clone());
+        let params = ids.map(|id| bound[id]);
+        let loss = objective(x, &data.labels, params, config.reg, Reduction::Sum);
+        let gradients = bound.backward(loss);
         if config.check_gradients && check::is_checkpoint(pass, config.passes) {
-            all_agreed &= check::report(pass, &model, &gradients, data, config.reg);
+            let by_tape = hand_comparable(&model, &gradients);
+            all_agreed &= check::report(pass, &model.two_layer(), &by_tape, data, config.reg);
         }
-        model.descend(&gradients, config.lr);
+        optimizer.step(&mut model.params, &gradients);
         // Like the tutorial, the loss at pass i is that of the model after update i.
         if pass % 1000 == 0 || pass % record_every == 0 {
             let loss = reported_loss(&model, data, config.reg);
@@ -280,7 +331,7 @@ fn run(config: &Config) -> Result<ExitCode, String> {
                 run.hidden,
                 format_accuracy(run.accuracy)
             ),
-            classes: run.model.b2.shape()[1],
+            classes: run.model.classes(),
             predict: Box::new(|x| predict(&run.model, x)),
         })
         .collect();
@@ -316,6 +367,7 @@ fn run(config: &Config) -> Result<ExitCode, String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_broken_pipe();
     let config: Config = match cli::parse("moons") {
         Ok(config) => config,
         Err(code) => return code,

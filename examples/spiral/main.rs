@@ -197,6 +197,7 @@ fn run(config: &Config) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_broken_pipe();
     let config: Config = match cli::parse("spiral") {
         Ok(config) => config,
         Err(code) => return code,

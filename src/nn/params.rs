@@ -25,6 +25,18 @@ struct Entry {
     trainable: bool,
 }
 
+impl Entry {
+    /// `value` on `tape` under this parameter's name: a variable, or a constant if frozen.
+    #[track_caller]
+    fn record<'t>(&self, tape: &'t Tape, value: Tensor) -> Var<'t> {
+        if self.trainable {
+            tape.var_named(&self.name, value)
+        } else {
+            tape.constant_named(&self.name, value)
+        }
+    }
+}
+
 /// A model's parameters, each a tensor with a unique name, in the order they were added.
 /// PyTorch: `module.named_parameters()`; candle: `VarMap`.
 ///
@@ -148,26 +160,21 @@ impl Params {
     /// [`Tape::take`], until it is [`clear`](Tape::clear)ed.
     #[track_caller]
     pub fn on_tape<'t, 'p>(&'p mut self, tape: &'t Tape) -> OnTape<'t, 'p> {
-        let vars = self
-            .entries
-            .iter_mut()
-            .map(|entry| {
-                let value = std::mem::take(&mut entry.value);
-                if entry.trainable {
-                    tape.var_named(&entry.name, value)
-                } else {
-                    tape.constant_named(&entry.name, value)
-                }
-            })
-            .collect();
+        // A loop, not a closure, so that each node records the caller's line.
+        let mut vars = Vec::with_capacity(self.entries.len());
+        for entry in &mut self.entries {
+            let value = std::mem::take(&mut entry.value);
+            vars.push(entry.record(tape, value));
+        }
         OnTape {
             bound: Bound { vars },
             params: self,
         }
     }
 
-    /// Copies every parameter onto `tape`, named: for evaluation (on a [`Tape::no_grad`]) while
-    /// the parameters stay here.
+    /// Copies every parameter onto `tape`, named, as [`on_tape`](Params::on_tape) moves them
+    /// (a variable, or a constant if frozen), while they stay here: for evaluation on a
+    /// [`Tape::no_grad`], or to look at one pass's tape after its backward.
     ///
     /// ```
     /// use tapegrad::nn::Params;
@@ -180,11 +187,10 @@ impl Params {
     /// ```
     #[track_caller]
     pub fn copied_to<'t>(&self, tape: &'t Tape) -> Bound<'t> {
-        let vars = self
-            .entries
-            .iter()
-            .map(|entry| tape.constant_named(&entry.name, entry.value.clone()))
-            .collect();
+        let mut vars = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            vars.push(entry.record(tape, entry.value.clone()));
+        }
         Bound { vars }
     }
 }
