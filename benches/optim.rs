@@ -40,11 +40,11 @@ impl HandAdam {
         let step_size = lr / (1.0 - f64::powi(beta1, self.step));
         let correction = (1.0 - f64::powi(beta2, self.step)).sqrt();
         for (k, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-            let (m, v) = (&mut self.exp_avg[k], &mut self.exp_avg_sq[k]);
-            for i in 0..p.len() {
-                m[i] += (1.0 - beta1) * (g[i] - m[i]);
-                v[i] = v[i] * beta2 + (1.0 - beta2) * g[i] * g[i];
-                p[i] -= step_size * m[i] / (v[i].sqrt() / correction + eps);
+            let moments = self.exp_avg[k].iter_mut().zip(&mut self.exp_avg_sq[k]);
+            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+                *m += (1.0 - beta1) * (g - *m);
+                *v = *v * beta2 + (1.0 - beta2) * g * g;
+                *p -= step_size * *m / (v.sqrt() / correction + eps);
             }
         }
     }
