@@ -117,6 +117,7 @@ impl Params {
     }
 
     /// The names and values, consumed.
+    #[cfg(feature = "safetensors")]
     pub(crate) fn into_named(self) -> impl Iterator<Item = (Arc<str>, Tensor)> {
         self.entries
             .into_iter()

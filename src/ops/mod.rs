@@ -16,7 +16,7 @@
 //! | `unary.rs` | `tanh exp log sigmoid relu sqrt square powf abs sin cos leaky_relu` |
 //! | `linalg.rs` | `matmul transpose reshape` |
 //! | `reduce.rs` | `sum mean sum_axis mean_axis max_axis` |
-//! | `select.rs` | `narrow index_select` [`concat`] [`stack`] |
+//! | `select.rs` | `narrow index_select` [`concat`](concat()) [`stack`](stack()) |
 //! | `softmax.rs` | `softmax log_softmax cross_entropy` |
 //! | `loss.rs` | `mse_loss binary_cross_entropy_with_logits` |
 //! | the engine's | `sum_to broadcast_to` (what the walk records to undo a broadcast) |
