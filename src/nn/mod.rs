@@ -40,7 +40,7 @@ pub use batches::Batches;
 pub use layers::{Activation, Linear, Mlp};
 pub use params::{Bound, OnTape, ParamGrads, ParamId, Params};
 #[cfg(feature = "safetensors")]
-pub use save::LoadError;
+pub use save::{LoadError, MAX_FILE_BYTES};
 
 use crate::Tensor;
 
