@@ -11,8 +11,9 @@ use crate::cli::{non_negative_number, positive_count, positive_number};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "moons", version)]
 pub struct Config {
-    /// Hidden layer sizes, e.g. 3 or 1,2,3,4,5,20,50 (one model each).
-    #[arg(long, value_name = "LIST", default_value = "3", value_parser = positive_count, value_delimiter = ',', allow_negative_numbers = true)]
+    /// Hidden layer sizes, e.g. 3 or 1,2,3,4,5,20,50 (one model each; at most 16 sizes, each
+    /// at most 100000).
+    #[arg(long, value_name = "LIST", default_value = "3", value_parser = hidden_size, value_delimiter = ',', allow_negative_numbers = true)]
     pub hidden: Vec<usize>,
     /// Gradient-descent passes over the whole batch.
     #[arg(long, value_name = "N", default_value = "20000", value_parser = positive_count, allow_negative_numbers = true)]
@@ -23,11 +24,11 @@ pub struct Config {
     /// L2 regularisation strength (the tutorial's reg_lambda).
     #[arg(long, value_name = "X", default_value = "0.01", value_parser = non_negative_number, allow_negative_numbers = true)]
     pub reg: f64,
-    /// Number of two-moons points.
-    #[arg(long, value_name = "N", default_value = "200", value_parser = positive_count, allow_negative_numbers = true)]
+    /// Number of two-moons points (at most 10000000).
+    #[arg(long, value_name = "N", default_value = "200", value_parser = samples, allow_negative_numbers = true)]
     pub samples: usize,
-    /// Standard deviation of the noise added to the points.
-    #[arg(long, value_name = "X", default_value = "0.2", value_parser = non_negative_number, allow_negative_numbers = true)]
+    /// Standard deviation of the noise added to the points (at most 1000000).
+    #[arg(long, value_name = "X", default_value = "0.2", value_parser = noise, allow_negative_numbers = true)]
     pub noise: f64,
     /// np.random.seed(N) before the data and before each model's weights, as the tutorial
     /// does; 0 to 4294967295.
@@ -59,6 +60,41 @@ pub struct Config {
     /// period-2 cycle), and at the last two.
     #[arg(long, value_name = "K", default_value = "100", value_parser = positive_count, allow_negative_numbers = true)]
     pub sharpness_every: usize,
+}
+
+/// Caps that keep every allocation and picture bounded: 100,000 hidden units make a 20 MB
+/// weight matrix for 100 classes' worth of grid pixels; 16 sizes make an 8-row picture.
+pub const MAX_HIDDEN: usize = 100_000;
+pub const MAX_HIDDEN_SIZES: usize = 16;
+pub const MAX_SAMPLES: usize = 10_000_000;
+/// Noise beyond this only measures the noise, and far beyond it the samples overflow.
+pub const MAX_NOISE: f64 = 1e6;
+
+fn hidden_size(text: &str) -> Result<usize, String> {
+    at_most(positive_count(text)?, MAX_HIDDEN, "hidden units")
+}
+
+fn samples(text: &str) -> Result<usize, String> {
+    at_most(positive_count(text)?, MAX_SAMPLES, "points")
+}
+
+fn noise(text: &str) -> Result<f64, String> {
+    match non_negative_number(text)? {
+        noise if noise <= MAX_NOISE => Ok(noise),
+        noise => Err(format!(
+            "{noise:e} is more than the {MAX_NOISE:e} this example allows"
+        )),
+    }
+}
+
+fn at_most(value: usize, limit: usize, what: &str) -> Result<usize, String> {
+    if value <= limit {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is more than the {limit} {what} this example allows"
+        ))
+    }
 }
 
 /// NumPy's `np.random.seed` range.

@@ -147,6 +147,7 @@ fn hand_comparable(model: &Model, gradients: &ParamGrads) -> TwoLayerGradients {
 /// The tutorial's initial weights for this hidden size, one output per class in the data: its
 /// `build_model` calls `np.random.seed(0)` before drawing them, for every hidden size.
 fn initial_model(config: &Config, data: &Data, hidden: usize) -> TwoLayer {
+    // Labels are below MAX_CLASSES (checked on loading), so `max + 1` cannot wrap.
     let classes = data.labels.iter().max().map_or(2, |&max| (max + 1).max(2));
     TwoLayer::numpy_init(2, hidden, classes, &mut RandomState::new(config.seed))
 }
@@ -181,7 +182,71 @@ fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
     Ok(())
 }
 
-fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
+/// Training stopped: the summed loss was not finite after this many passes.
+struct Diverged {
+    pass: usize,
+    loss: f64,
+}
+
+impl Diverged {
+    /// One line: the pass, the value, the likely cause and where to look.
+    fn message(&self, config: &Config, points: usize) -> String {
+        let (lr, reg) = (readable(config.lr), readable(config.reg));
+        let overshoot = if config.reg * config.lr >= 1.0 {
+            format!(" (and with L2 strength {reg}, lr · reg ≥ 1 makes every step overshoot)")
+        } else {
+            String::new()
+        };
+        format!(
+            "the loss became {} at pass {}: the learning rate {lr} is too large for the summed loss over {points} points{overshoot}; \
+             try a smaller --lr (tapegrad::anomaly::check names the op that first made a NaN)",
+            self.loss, self.pass
+        )
+    }
+}
+
+/// A number as a person reads it: plain in a familiar range, else in scientific notation.
+fn readable(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
+        let shortest = format!("{x}");
+        if shortest.len() <= 10 {
+            shortest
+        } else {
+            format!("{x:.6}")
+        }
+    } else {
+        format!("{x:.4e}")
+    }
+}
+
+/// Warns once, on stderr, when the reported loss climbs above where it started or above twice
+/// its lowest so far: the sign of a step too large for a summed loss over many points. (The
+/// tutorial's own run rises only slightly, from 0.0689 to 0.0708, as it settles into its cycle.)
+struct RiseWatch {
+    initial: Option<f64>,
+    lowest: f64,
+    warned: bool,
+}
+
+impl RiseWatch {
+    fn see(&mut self, pass: usize, loss: f64, config: &Config, points: usize) {
+        let initial = *self.initial.get_or_insert(loss);
+        self.lowest = self.lowest.min(loss);
+        if !self.warned && (loss > initial || loss > 2.0 * self.lowest) {
+            self.warned = true;
+            eprintln!(
+                "moons: warning: the loss rose to {} at pass {pass} (it started at {}, its lowest was {}): \
+                 a learning rate of {} may be too large for the summed loss over {points} points; try a smaller --lr",
+                readable(loss),
+                readable(initial),
+                readable(self.lowest),
+                readable(config.lr)
+            );
+        }
+    }
+}
+
+fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverged> {
     let mut model = Model::new(initial_model(config, data, hidden));
     // Plain gradient descent: `W += -lr dW`, the tutorial's update to the last bit.
     let mut optimizer = Sgd::new(config.lr);
@@ -190,6 +255,11 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
     let mut all_agreed = true;
     let record_every = (config.passes / 200).max(1);
     let (mut sharpness_curve, mut last_eigen) = (Vec::new(), None);
+    let mut rise = RiseWatch {
+        initial: None,
+        lowest: f64::INFINITY,
+        warned: false,
+    };
     for pass in 0..config.passes {
         tape.clear();
         let ids = model.ids;
@@ -197,6 +267,12 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
         let x = tape.constant(data.x.clone());
         let params = ids.map(|id| bound[id]);
         let loss = objective(x, &data.labels, params, config.reg, Reduction::Sum);
+        if !loss.item().is_finite() {
+            return Err(Diverged {
+                pass,
+                loss: loss.item(),
+            });
+        }
         let gradients = bound.backward(loss);
         if config.check_gradients && check::is_checkpoint(pass, config.passes) {
             let by_tape = hand_comparable(&model, &gradients);
@@ -209,6 +285,7 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
             if pass % 1000 == 0 {
                 println!("Loss after iteration {pass}: {loss:.6}");
             }
+            rise.see(pass, loss, config, data.labels.len());
             if pass % record_every == 0 {
                 losses.push((pass + 1, loss)); // plotted against the number of passes done
             }
@@ -239,14 +316,14 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Trained {
             2.0 / config.lr
         );
     }
-    Trained {
+    Ok(Trained {
         hidden,
         model,
         losses,
         accuracy,
         gradients_agreed: all_agreed,
         sharpness: sharpness_curve,
-    }
+    })
 }
 
 fn load_data(config: &Config) -> Result<Data, String> {
@@ -262,8 +339,27 @@ fn load_data(config: &Config) -> Result<Data, String> {
             &mut RandomState::new(config.seed),
         ),
     };
+    // Refused here, before any allocation they would size: a label makes one output per class
+    // (and a colour each), a coordinate's square must stay finite.
+    if let Some(&label) = labels.iter().find(|&&label| label >= MAX_CLASSES) {
+        return Err(format!(
+            "--data: label {label}: this example draws at most {MAX_CLASSES} classes (labels 0 to {})",
+            MAX_CLASSES - 1
+        ));
+    }
+    if let Some(&coordinate) = x.data().iter().find(|c| !(c.abs() <= MAX_COORDINATE)) {
+        return Err(format!(
+            "--data: coordinate {coordinate:e} is beyond ±{MAX_COORDINATE:e}, which this example can train on and draw"
+        ));
+    }
     Ok(Data { x, labels })
 }
+
+/// The most classes the example trains and draws, each in its own colour of the tutorial's
+/// Spectral palette (11 colours).
+const MAX_CLASSES: usize = 11;
+/// The largest coordinate accepted: squares and picture ranges stay far from overflow.
+const MAX_COORDINATE: f64 = 1e100;
 
 /// Fails early, before training, if the pictures could not be written.
 fn check_writable(dir: &Path) -> Result<(), String> {
@@ -279,6 +375,13 @@ fn run(config: &Config) -> Result<ExitCode, String> {
     if config.data.is_none() && config.samples < 2 {
         return Err("--samples: need at least 2 points".into());
     }
+    if config.hidden.len() > args::MAX_HIDDEN_SIZES {
+        return Err(format!(
+            "--hidden: {} sizes, more than the {} this example draws in one picture",
+            config.hidden.len(),
+            args::MAX_HIDDEN_SIZES
+        ));
+    }
     let data = load_data(config)?;
     if config.print_tape || config.graph.is_some() {
         show_first_pass(config, &data)?;
@@ -290,7 +393,13 @@ fn run(config: &Config) -> Result<ExitCode, String> {
         if config.hidden.len() > 1 {
             println!("hidden layer size {hidden}:");
         }
-        runs.push(train(config, &data, hidden));
+        match train(config, &data, hidden) {
+            Ok(run) => runs.push(run),
+            Err(diverged) => {
+                eprintln!("moons: {}", diverged.message(config, data.labels.len()));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
     let curve = |values: fn(&Trained) -> &Vec<(usize, f64)>, dots: bool| -> Vec<plot::Curve> {
         runs.iter()

@@ -2,7 +2,8 @@
 //! `cargo test` builds the examples beside the test binaries.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The example binary that `cargo test` built beside this test's own (`target/<profile>/examples/`).
 pub fn binary(name: &str) -> PathBuf {
@@ -57,4 +58,32 @@ pub fn assert_refused(output: &Output, what: &str, message: &str) {
     assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
     assert!(stderr.contains(message), "{what}: {stderr}");
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+}
+
+/// Runs the example under a 4 GiB address-space limit (`prlimit --as`, where the machine has it)
+/// and kills it after `seconds`: for inputs that once made it hang or allocate without bound,
+/// so that a regression fails the test instead of exhausting the machine.
+pub fn run_bounded(name: &str, args: &[&str], seconds: u64) -> Output {
+    let mut command = if Command::new("prlimit").arg("--version").output().is_ok() {
+        let mut command = Command::new("prlimit");
+        command.arg("--as=4294967296").arg(binary(name));
+        command
+    } else {
+        Command::new(binary(name))
+    };
+    let mut child = command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().expect("waiting on the example").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{name} {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the example's output")
 }
