@@ -40,7 +40,11 @@ fn default_run_prints_the_tutorials_losses() {
     );
 
     // No warning: the loss rises only slightly as the run settles into its cycle.
-    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // One tutorial loss line per 1000 passes: iterations 0, 1000, …, 19000.
     let loss_lines: Vec<&str> = stdout

@@ -347,7 +347,11 @@ fn load_data(config: &Config) -> Result<Data, String> {
             MAX_CLASSES - 1
         ));
     }
-    if let Some(&coordinate) = x.data().iter().find(|c| !(c.abs() <= MAX_COORDINATE)) {
+    if let Some(&coordinate) = x
+        .data()
+        .iter()
+        .find(|c| !c.is_finite() || c.abs() > MAX_COORDINATE)
+    {
         return Err(format!(
             "--data: coordinate {coordinate:e} is beyond ±{MAX_COORDINATE:e}, which this example can train on and draw"
         ));

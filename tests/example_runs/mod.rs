@@ -1,5 +1,6 @@
 //! Running an example binary as a user does, for `moons_example.rs` and `spiral_example.rs`:
-//! `cargo test` builds the examples beside the test binaries.
+//! `cargo test` builds the examples beside the test binaries. Each test file uses some of these.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
