@@ -68,6 +68,17 @@ pub mod optim;
 mod tensor;
 pub mod tutorial;
 
+/// The `rand` crate (0.10) whose generators tapegrad's random functions take (`Tensor::randn`,
+/// `nn::init`, `datasets::make_moons`, `Batches::shuffled`): use it from here, and no other
+/// version of `rand` can get in the way.
+///
+/// ```
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
+/// let w = tapegrad::Tensor::randn(&[2, 2], &mut StdRng::seed_from_u64(0));
+/// assert_eq!(w.shape(), &[2, 2]);
+/// ```
+pub use rand;
+
 pub use compare::{
     GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
 };
