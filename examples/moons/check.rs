@@ -1,8 +1,8 @@
 //! `--check-gradients`: at chosen passes, the tape's gradients held against the tutorial's
 //! hand-derived formulas (`tapegrad::tutorial`) and against central finite differences.
 
-use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
-use tapegrad::{GradCheck, Reduction, compare_gradients_with_numeric};
+use tapegrad::tutorial::{TwoLayer, TwoLayerGradients};
+use tapegrad::{GradCheck, compare_gradients_with_numeric};
 
 use crate::Data;
 
@@ -31,16 +31,8 @@ pub fn report(
         model.w2.clone(),
         model.b2.clone(),
     ];
-    let numeric = GradCheck::default().numeric_gradients(&parameters, |v| {
-        let x = v[0].tape().constant(data.x.clone());
-        objective(
-            x,
-            &data.labels,
-            [v[0], v[1], v[2], v[3]],
-            reg,
-            Reduction::Sum,
-        )
-    });
+    let numeric = GradCheck::default()
+        .numeric_gradients(&parameters, |v| crate::summed_objective(v, data, reg));
     let numeric_named: Vec<(&str, &tapegrad::Tensor)> =
         ["W1", "b1", "W2", "b2"].into_iter().zip(&numeric).collect();
     let report = compare_gradients_with_numeric(&by_tape.named(), &by_hand.named(), &numeric_named)

@@ -112,6 +112,14 @@ pub struct Trained {
     pub sharpness: Vec<(usize, f64)>,
 }
 
+/// The summed objective of W1, b1, W2, b2 given as a slice: the form the checkers and
+/// [`sharpness`] call a function of several tensors with.
+pub fn summed_objective<'t>(params: &[Var<'t>], data: &Data, reg: f64) -> Var<'t> {
+    let x = params[0].tape().constant(data.x.clone());
+    let params = [params[0], params[1], params[2], params[3]];
+    objective(x, &data.labels, params, reg, Reduction::Sum)
+}
+
 /// The sharpness of the summed objective at `model`: the top eigenvalue of its Hessian, by
 /// power iteration on Hessian-vector products, started from the last eigenvector found (the
 /// weights move little between measurements, so it converges in a few products).
@@ -121,16 +129,7 @@ fn measure_sharpness(model: &Model, data: &Data, reg: f64, last: &mut Option<Sha
         Some(previous) => previous.eigenvector,
         None => params.iter().map(|p| Tensor::zeros(p.shape())).collect(),
     };
-    let top = sharpness(&params, &start, |v| {
-        let x = v[0].tape().constant(data.x.clone());
-        objective(
-            x,
-            &data.labels,
-            [v[0], v[1], v[2], v[3]],
-            reg,
-            Reduction::Sum,
-        )
-    });
+    let top = sharpness(&params, &start, |v| summed_objective(v, data, reg));
     let eigenvalue = top.eigenvalue;
     *last = Some(top);
     eigenvalue
