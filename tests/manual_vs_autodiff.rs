@@ -162,13 +162,20 @@ fn both_agree_with_finite_differences() {
     }
 }
 
+/// Training driven by the tape's gradients follows training driven by the hand-derived ones.
+///
+/// Only up to pass 2,000: near pass 3,000 the moons network crosses a knife edge where a change
+/// of one ulp in one initial weight, with the same arithmetic on both sides, ends 8e-2 apart
+/// after 20,000 passes (measured). The hand formulas take glibc's scalar `tanh`, the tape the
+/// vectorised one (`Tensor::tanh`; each is within 2.2 ulp of the exact value, not equal), so the
+/// two can meet that edge on different sides; before it they agree to 1e-14.
 #[test]
-fn twenty_thousand_passes_driven_either_way_end_at_the_same_weights() {
+fn two_thousand_passes_driven_either_way_end_at_the_same_weights() {
     let mut rng = StdRng::seed_from_u64(0);
     let (x, labels) = tapegrad::datasets::make_moons(200, 0.2, &mut rng);
     let start = TwoLayer::init(2, 3, 2, &mut rng);
     let (mut by_tape, mut by_hand) = (start.clone(), start);
-    for _ in 0..20000 {
+    for _ in 0..2000 {
         let tape_step = tape_gradients(&by_tape, &x, &labels, 0.01, Reduction::Sum);
         by_tape.descend(&tape_step, 0.01);
         let hand_step = by_hand.hand_gradients(&x, &labels, 0.01);
@@ -177,12 +184,12 @@ fn twenty_thousand_passes_driven_either_way_end_at_the_same_weights() {
     let weights = compare_gradients(&by_tape.named(), &by_hand.named());
     for row in &weights.rows {
         assert!(
-            row.max_abs_diff < 1e-9,
+            row.max_abs_diff < 1e-12,
             "{} drifted apart:\n{weights}",
             row.name
         );
     }
-    println!("weights after 20000 passes, tape-driven vs hand-driven:\n{weights}");
+    println!("weights after 2000 passes, tape-driven vs hand-driven:\n{weights}");
 }
 
 /// Ways to get the tutorial's backprop wrong.

@@ -12,7 +12,7 @@ impl Op for Tanh {
         "tanh"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::tanh)
+        inputs[0].tanh()
     }
     fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
         vec![grad_output.zip_map(output, "tanh backward", |g, y| g * (1.0 - y * y))]
@@ -43,7 +43,7 @@ impl Op for Exp {
         "exp"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::exp)
+        inputs[0].exp()
     }
     fn backward(&self, _inputs: &[&Tensor], output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
         vec![grad_output * output]
@@ -72,7 +72,7 @@ impl Op for Log {
         "log"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::ln)
+        inputs[0].ln()
     }
     fn backward(&self, inputs: &[&Tensor], _output: &Tensor, grad_output: &Tensor) -> Vec<Tensor> {
         vec![grad_output / inputs[0]]
