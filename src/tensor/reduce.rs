@@ -4,7 +4,7 @@
 //! An axis splits a shape into `outer × len × inner`; a *lane* is the `len` elements that share
 //! one outer and one inner index. Every axis op here works lane by lane.
 
-use super::math::exp_in_place;
+use super::math::{WithExp, exp_in_place, run_with_exp};
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {
@@ -202,11 +202,30 @@ pub(crate) fn lane_max(lane: &[f64]) -> f64 {
 /// Writes `exp(x - max) / Σ exp(x - max)` of `lane` into `out` and returns `log Σ exp(x)`:
 /// the softmax and the log-normaliser of cross-entropy from one pass of `exp`.
 pub(crate) fn softmax_lane(lane: &[f64], out: &mut [f64]) -> f64 {
-    let max = lane_max(lane);
-    let log_total = log_sum_exp_shifted(lane, max, out);
-    let total = out.iter().sum::<f64>();
-    out.iter_mut().for_each(|y| *y /= total);
-    max + log_total
+    run_with_exp(SoftmaxLane { lane, out })
+}
+
+/// `softmax_lane`'s work, run inside the dispatch (`math::run_with_exp`): the fused cross-entropy
+/// calls it once per row, and the moons network's rows have two classes.
+struct SoftmaxLane<'a> {
+    lane: &'a [f64],
+    out: &'a mut [f64],
+}
+
+impl WithExp for SoftmaxLane<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run(self, exp: impl Fn(f64) -> f64 + Copy) -> f64 {
+        let max = lane_max(self.lane);
+        // Two loops, not one: the `exp`s vectorise, a running sum would not.
+        for (y, &x) in self.out.iter_mut().zip(self.lane) {
+            *y = exp(x - max);
+        }
+        let total = self.out.iter().sum::<f64>();
+        self.out.iter_mut().for_each(|y| *y /= total);
+        max + total.ln()
+    }
 }
 
 /// Writes `exp(x - max)` of `lane` into `scratch` (vectorised) and returns `log Σ exp(x - max)`

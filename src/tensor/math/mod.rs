@@ -68,6 +68,34 @@ fn apply(values: &mut [f64], vector: impl Fn(f64) -> f64, scalar: impl Fn(f64) -
     });
 }
 
+/// Work that calls `exp` on short slices (a softmax row of two classes) and wants it inlined:
+/// dispatching `exp_in_place` for each row cost more than the two `exp`s.
+pub(crate) trait WithExp {
+    type Output;
+    /// Runs the work with `exp`, this CPU's kernel (or the standard library's on the scalar path).
+    fn run(self, exp: impl Fn(f64) -> f64 + Copy) -> Self::Output;
+}
+
+struct WithExpDispatch<Work>(Work);
+
+impl<Work: WithExp> WithSimd for WithExpDispatch<Work> {
+    type Output = Work::Output;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Work::Output {
+        if S::IS_SCALAR {
+            self.0.run(f64::exp)
+        } else {
+            self.0.run(exp::exp)
+        }
+    }
+}
+
+/// Runs `work` compiled for this CPU's best instruction set, with the `exp` kernel inlined.
+pub(crate) fn run_with_exp<Work: WithExp>(work: Work) -> Work::Output {
+    arch().dispatch(WithExpDispatch(work))
+}
+
 /// `eˣ` of every element, in place.
 pub(crate) fn exp_in_place(values: &mut [f64]) {
     apply(values, exp::exp, f64::exp);
