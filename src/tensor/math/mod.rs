@@ -8,8 +8,9 @@
 //!
 //! On a CPU with neither (or another architecture, where pulp's scalar path is taken) the loop
 //! calls the standard library's `exp`, `tanh` and `ln` instead: there, the kernels' fused
-//! multiply-adds would each be a software `fma` call, ten times slower than libm. On aarch64
-//! pulp picks NEON and the kernels run; that path compiles but is untested here.
+//! multiply-adds would each be a software `fma` call, about ten times slower than libm. On aarch64
+//! pulp picks NEON and the kernels would run: untested, not even built here (no aarch64
+//! toolchain or machine); nothing in this module is specific to x86 outside the tests.
 //!
 //! Why: glibc's scalar `tanh` and `expm1` were 28% of the moons pass (README, Performance).
 
@@ -53,8 +54,8 @@ where
     }
 }
 
-/// The instruction set chosen once: pulp's detection reads a dozen CPU feature flags, too much
-/// to repeat for each two-element softmax row of the moons network.
+/// The instruction set, detected once: `Arch::new` checks a dozen CPU feature flags, and the
+/// fused cross-entropy dispatches once per row.
 fn arch() -> Arch {
     static ARCH: OnceLock<Arch> = OnceLock::new();
     *ARCH.get_or_init(Arch::new)
@@ -69,7 +70,7 @@ fn apply(values: &mut [f64], vector: impl Fn(f64) -> f64, scalar: impl Fn(f64) -
 }
 
 /// Work that calls `exp` on short slices (a softmax row of two classes) and wants it inlined:
-/// dispatching `exp_in_place` for each row cost more than the two `exp`s.
+/// dispatching `exp_in_place` for each row cost as much as glibc's two `exp`s (callgrind).
 pub(crate) trait WithExp {
     type Output;
     /// Runs the work with `exp`, this CPU's kernel (or the standard library's on the scalar path).

@@ -4,19 +4,19 @@
 //! - `|x| < 0.75`: `x + x³·P(x²)`, `P` a degree-12 polynomial fitted to `(tanh x − x)/x³`
 //!   (`tools/fit_tanh.py` derives the coefficients with mpmath: a Chebyshev interpolant at 13
 //!   points of `[0, 0.75²]`, rounded to `f64`).
-//! - otherwise `1 − 2/(e²ˣ + 1)` on `|x|`, with the sign put back. Below 0.75 its error would grow
-//!   (`2/(e²ˣ+1)` is then close to 1 and its rounding is most of the result); above it, `tanh`
-//!   is at least 0.63, so the subtraction costs at most about half an ulp.
+//! - otherwise `1 − 2/(e²ˣ + 1)` on `|x|`, with the sign put back. Nearer 0 its error would grow:
+//!   `2/(e²ˣ+1)` approaches 1, and its rounding errors become most of the result.
 //!
-//! Error: at most 1.06 ulp over 10⁷ inputs, at the hand-over (`tests/accuracy.rs`, README).
+//! Error: at most 1.06 ulp over 10⁷ inputs, just above the hand-over (`tests/accuracy.rs`,
+//! README); the polynomial alone, 0.64 ulp on the 4,000 points `tools/fit_tanh.py` checks.
 
 use super::exp::exp;
 
 /// Where the polynomial hands over to the formula through `exp`.
 const POLYNOMIAL_END: f64 = 0.75;
 
-/// `P(s) = Σ cᵢ sⁱ` with `tanh x ≈ x + x³·P(x²)` on `|x| < 0.75`; `c₀ = −1/3` as in the Taylor
-/// series, the rest from the fit (see the module comment).
+/// `P(s) = Σ cᵢ sⁱ` with `tanh x ≈ x + x³·P(x²)` on `|x| < 0.75`, from the fit (see the module
+/// comment); `c₀` comes out as `−1/3`, the Taylor series' coefficient, as it should.
 const POLYNOMIAL: [f64; 13] = [
     -0.333_333_333_333_333_3,
     0.133_333_333_333_326_61,
