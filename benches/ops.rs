@@ -1,6 +1,7 @@
 //! Per-op costs: matrix products at the moons and MNIST-MLP sizes (plain and in the transposed
-//! forms backward uses), an elementwise op, the fused cross-entropy, and one tape pass of the
-//! moons network with and without `anomaly::check`. Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
+//! forms backward uses), a bias add, the vectorised `exp`/`tanh`/`ln` against glibc's, the fused
+//! cross-entropy, and one tape pass of the moons network with and without `anomaly::check`.
+//! Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
 
 use std::hint::black_box;
 
@@ -39,12 +40,39 @@ fn elementwise(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(1);
     let z = Tensor::randn(&[200, 3], &mut rng);
     let bias = Tensor::randn(&[1, 3], &mut rng);
-    c.bench_function("tanh 200x3", |bench| {
-        bench.iter(|| black_box(&z).map(f64::tanh))
-    });
     c.bench_function("bias add 200x3 + 1x3", |bench| {
         bench.iter(|| black_box(&z) + black_box(&bias))
     });
+}
+
+/// The vectorised functions against the standard library's (glibc's) element by element, at the
+/// moons size (600) and the MLP's hidden layer (65536); inputs in [-5, 5], in (0, 10] for `ln`.
+fn transcendental(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut group = c.benchmark_group("transcendental");
+    for len in [600, 65536] {
+        let x = Tensor::randn(&[len], &mut rng).map(|x| (x * 2.0).clamp(-5.0, 5.0));
+        let positive = x.map(|x| x + 5.0 + 1e-3);
+        group.bench_function(format!("exp {len} tapegrad"), |b| {
+            b.iter(|| black_box(&x).exp())
+        });
+        group.bench_function(format!("exp {len} glibc"), |b| {
+            b.iter(|| black_box(&x).map(f64::exp))
+        });
+        group.bench_function(format!("tanh {len} tapegrad"), |b| {
+            b.iter(|| black_box(&x).tanh())
+        });
+        group.bench_function(format!("tanh {len} glibc"), |b| {
+            b.iter(|| black_box(&x).map(f64::tanh))
+        });
+        group.bench_function(format!("ln {len} tapegrad"), |b| {
+            b.iter(|| black_box(&positive).ln())
+        });
+        group.bench_function(format!("ln {len} glibc"), |b| {
+            b.iter(|| black_box(&positive).map(f64::ln))
+        });
+    }
+    group.finish();
 }
 
 fn cross_entropy(c: &mut Criterion) {
@@ -90,5 +118,12 @@ fn moons_pass(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, matmul, elementwise, cross_entropy, moons_pass);
+criterion_group!(
+    benches,
+    matmul,
+    elementwise,
+    transcendental,
+    cross_entropy,
+    moons_pass
+);
 criterion_main!(benches);

@@ -3,7 +3,8 @@
 //!
 //! The moving parts, in the order a training step meets them:
 //! - [`Tensor`]: plain values (row-major `f64`, NumPy broadcasting, matrix products through
-//!   matrixmultiply's GEMM).
+//!   matrixmultiply's GEMM, [`exp`](Tensor::exp), [`tanh`](Tensor::tanh) and [`ln`](Tensor::ln)
+//!   vectorised for AVX2 and AVX-512, chosen at run time).
 //! - [`Tape`]: records each op as it runs. [`Tape::var`] puts a value on it whose gradient you
 //!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
 //!   on handles (`+`, [`matmul`](Var::matmul), [`tanh`](Var::tanh), [`cross_entropy`](Var::cross_entropy), …) records a node.

@@ -69,7 +69,7 @@ impl Op for LogSoftmax {
         // dx = g − softmax(x) ⊙ Σ_axis g, and softmax(x) = exp(output).
         let (log_y, g) = (args.output, args.grad_output);
         let lane_total = g.sum_axis(self.axis, true);
-        vec![Some(g - &(&log_y.map(f64::exp) * &lane_total))]
+        vec![Some(g - &(&log_y.exp() * &lane_total))]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         let (log_y, g) = (args.output, args.grad_output);

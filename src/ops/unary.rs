@@ -13,7 +13,7 @@ impl Op for Tanh {
         "tanh"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::tanh)
+        inputs[0].tanh()
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         let (y, g) = (args.output, args.grad_output);
@@ -51,7 +51,7 @@ impl Op for Exp {
         "exp"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::exp)
+        inputs[0].exp()
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         vec![Some(args.grad_output * args.output)]
@@ -83,7 +83,7 @@ impl Op for Log {
         "log"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(f64::ln)
+        inputs[0].ln()
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         vec![Some(args.grad_output / args.inputs[0])]

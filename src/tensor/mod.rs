@@ -2,13 +2,15 @@
 //!
 //! Tensors are the values the tape records. Their math is split by kind: `elementwise` (with
 //! NumPy broadcasting from `broadcast`), `linalg` (matrix products, transpose, reshape),
-//! `reduce` (sums, maxima and softmax along axes); `display` prints them.
+//! `reduce` (sums, maxima and softmax along axes), `math` (vectorised `exp`, `tanh`, `ln`);
+//! `display` prints them.
 
 mod broadcast;
 mod compare;
 mod display;
 mod elementwise;
 mod linalg;
+mod math;
 mod pool;
 mod reduce;
 mod select;

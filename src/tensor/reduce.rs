@@ -4,6 +4,7 @@
 //! An axis splits a shape into `outer × len × inner`; a *lane* is the `len` elements that share
 //! one outer and one inner index. Every axis op here works lane by lane.
 
+use super::math::{WithExp, exp_in_place, run_with_exp};
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {
@@ -177,10 +178,16 @@ impl Tensor {
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Tensor {
         self.map_lanes("log_softmax", axis, |lane, out| {
-            let log_sum = log_sum_exp(lane);
-            for (y, &x) in out.iter_mut().zip(lane) {
-                *y = x - log_sum;
+            let max = lane_max(lane);
+            if max.is_infinite() {
+                // All −inf, or some +inf: the shift below would make NaN of what is −inf or +inf.
+                out.iter_mut().zip(lane).for_each(|(y, &x)| *y = x - max);
+                return;
             }
+            let log_sum = max + log_sum_exp_shifted(lane, max, out);
+            out.iter_mut()
+                .zip(lane)
+                .for_each(|(y, &x)| *y = x - log_sum);
         })
     }
 }
@@ -195,23 +202,41 @@ pub(crate) fn lane_max(lane: &[f64]) -> f64 {
 /// Writes `exp(x - max) / Σ exp(x - max)` of `lane` into `out` and returns `log Σ exp(x)`:
 /// the softmax and the log-normaliser of cross-entropy from one pass of `exp`.
 pub(crate) fn softmax_lane(lane: &[f64], out: &mut [f64]) -> f64 {
-    let max = lane_max(lane);
-    let mut total = 0.0;
-    for (y, &x) in out.iter_mut().zip(lane) {
-        *y = (x - max).exp();
-        total += *y;
-    }
-    out.iter_mut().for_each(|y| *y /= total);
-    max + total.ln()
+    run_with_exp(SoftmaxLane { lane, out })
 }
 
-/// `log Σ exp(x)` over a lane, shifted by its maximum so that no `exp` overflows.
-fn log_sum_exp(lane: &[f64]) -> f64 {
-    let max = lane_max(lane);
-    if max.is_infinite() {
-        return max;
+/// `softmax_lane`'s work, run inside the dispatch (`math::run_with_exp`): the fused cross-entropy
+/// calls it once per row, and the moons network's rows have two classes.
+struct SoftmaxLane<'a> {
+    lane: &'a [f64],
+    out: &'a mut [f64],
+}
+
+impl WithExp for SoftmaxLane<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run(self, exp: impl Fn(f64) -> f64 + Copy) -> f64 {
+        let max = lane_max(self.lane);
+        // Two loops, not one: the `exp`s vectorise, a running sum would not.
+        for (y, &x) in self.out.iter_mut().zip(self.lane) {
+            *y = exp(x - max);
+        }
+        let total = self.out.iter().sum::<f64>();
+        self.out.iter_mut().for_each(|y| *y /= total);
+        max + total.ln()
     }
-    max + lane.iter().map(|&x| (x - max).exp()).sum::<f64>().ln()
+}
+
+/// Writes `exp(x - max)` of `lane` into `scratch` (vectorised) and returns `log Σ exp(x - max)`
+/// (one logarithm per lane: the standard library's).
+fn log_sum_exp_shifted(lane: &[f64], max: f64, scratch: &mut [f64]) -> f64 {
+    scratch
+        .iter_mut()
+        .zip(lane)
+        .for_each(|(y, &x)| *y = x - max);
+    exp_in_place(scratch);
+    scratch.iter().sum::<f64>().ln()
 }
 
 #[cfg(test)]
