@@ -1,14 +1,18 @@
 //! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
 //! (summing a broadcast gradient down to an input's shape).
 
-use super::{Shape, Tensor, shape_panic};
+use super::{Shape, Tensor, shape_len, shape_panic};
 
 /// The shape that `left` and `right` broadcast to under NumPy's rule: align the shapes on the
 /// right; each pair of lengths must be equal or contain a 1. Panics naming `op` otherwise.
 #[track_caller]
 pub(crate) fn broadcast_shapes(op: &str, left: &[usize], right: &[usize]) -> Shape {
     match broadcast_shapes_checked(left, right) {
-        Ok(shape) => shape,
+        // Two empty operands can broadcast to a shape whose nonzero lengths overflow.
+        Ok(shape) => {
+            shape_len(op, &shape);
+            shape
+        }
         Err(axis) => {
             let rank = left.len().max(right.len());
             let (l, r) = (axis_len(left, rank, axis), axis_len(right, rank, axis));
@@ -134,7 +138,7 @@ impl Tensor {
                 format_args!("{:?} does not broadcast to {shape:?}", self.shape()),
             );
         }
-        let mut data = super::pool::take(shape.iter().product());
+        let mut data = super::pool::take(shape_len("broadcast_to", shape));
         for_each_broadcast(shape, self.shape(), shape, |offset, _| {
             data.push(self.data[offset])
         });
