@@ -622,7 +622,8 @@ fn new_refuses_a_shape_whose_element_count_overflows() {
 #[test]
 fn constructors_panic_on_an_overflowing_shape_naming_the_call() {
     let huge = [1usize << 33, 1 << 33];
-    let cases: [(&str, fn(&[usize]) -> Tensor); 4] = [
+    type Constructor = fn(&[usize]) -> Tensor;
+    let cases: [(&str, Constructor); 4] = [
         ("Tensor::zeros", |s| Tensor::zeros(s)),
         ("Tensor::ones", |s| Tensor::ones(s)),
         ("Tensor::full", |s| Tensor::full(s, 2.0)),
@@ -755,4 +756,19 @@ fn argmax_over_empty_lanes() {
 #[test]
 fn argmax_of_no_lanes_is_empty() {
     assert_eq!(Tensor::zeros(&[0, 4]).argmax_axis(1), Vec::<usize>::new());
+}
+
+#[test]
+fn initialisers_name_an_overflowing_shape_and_the_caller() {
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let message = panic_message(|| tapegrad::nn::init::normal(&[1 << 33, 1 << 33], 1.0, &mut rng));
+    assert!(
+        message.starts_with("init::normal: shape [8589934592, 8589934592]"),
+        "{message}"
+    );
+    assert!(message.contains("at tests/errors.rs:"), "{message}");
+    let message =
+        panic_message(|| tapegrad::nn::init::kaiming_uniform(&[1 << 33, 1 << 33], 1.0, &mut rng));
+    assert!(message.starts_with("init::uniform: shape"), "{message}");
+    assert!(message.contains("at tests/errors.rs:"), "{message}");
 }
