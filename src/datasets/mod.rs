@@ -13,14 +13,37 @@ pub use moons::{make_moons, make_moons_numpy};
 /// The most bytes [`load_csv`] and [`read_csv`] read: 64 MiB, about 2.5 million rows of three
 /// short numbers, far beyond a 2-D toy set. More is an error, so that `/dev/zero` or a runaway
 /// pipe fails at once instead of filling memory.
+///
+/// ```
+/// use tapegrad::datasets::{DataError, MAX_CSV_BYTES, parse_csv};
+/// let blank_line = format!("{}\n", " ".repeat(1023)); // 1 KiB
+/// let text = blank_line.repeat(MAX_CSV_BYTES as usize / 1024) + "1,2,0\n";
+/// let error = parse_csv(&text).unwrap_err();
+/// assert!(matches!(error, DataError::TooLarge { line: 65537 }));
+/// ```
 pub const MAX_CSV_BYTES: u64 = 64 << 20;
 
 /// The longest line accepted, in bytes (without its line ending). A row of three `f64`s written
 /// in full is under 80 bytes; the cap bounds what one line can make the reader hold.
+///
+/// ```
+/// use tapegrad::datasets::{MAX_LINE_BYTES, parse_csv};
+/// let padded = format!("1,2,{}0\n", " ".repeat(MAX_LINE_BYTES - 5)); // spaces are trimmed
+/// assert!(parse_csv(&padded).is_ok());
+/// let long = format!("1,2,{}0\n", " ".repeat(MAX_LINE_BYTES - 4));
+/// assert_eq!(parse_csv(&long).unwrap_err().to_string(), "line 1, column 3: longer than 4096 bytes (MAX_LINE_BYTES)");
+/// ```
 pub const MAX_LINE_BYTES: usize = 4096;
 
 /// Labels must be below this: 256 classes. A label is a class index, and the network built on
 /// the data gets one output per class, so a label of 10⁸ would ask for 10⁸ outputs.
+///
+/// ```
+/// use tapegrad::datasets::{MAX_CLASSES, parse_csv};
+/// assert_eq!(parse_csv(&format!("1,2,{}", MAX_CLASSES - 1)).unwrap().1, [MAX_CLASSES - 1]);
+/// assert!(parse_csv(&format!("1,2,{MAX_CLASSES}")).is_err());
+/// assert!(parse_csv("1,2,18446744073709551615").is_err()); // not wrapped to 0 classes
+/// ```
 pub const MAX_CLASSES: usize = 256;
 
 /// How many characters of an offending field an error quotes before cutting it short.
