@@ -772,3 +772,19 @@ fn initialisers_name_an_overflowing_shape_and_the_caller() {
     assert!(message.starts_with("init::uniform: shape"), "{message}");
     assert!(message.contains("at tests/errors.rs:"), "{message}");
 }
+
+#[test]
+fn concat_of_empty_tensors_cannot_overflow_its_length() {
+    let empty = Tensor::zeros(&[0, 1 << 59]);
+    let sixteen = vec![&empty; 16]; // 2⁶³ along axis 1: a count, but not an allocation
+    let message = panic_message(|| Tensor::concat(&sixteen, 1));
+    assert!(
+        message.starts_with("concat: shape [0, 9223372036854775808] has more elements"),
+        "{message}"
+    );
+    let thirty_two = vec![&empty; 32]; // 2⁶⁴ wraps to 0
+    let message = panic_message(|| Tensor::concat(&thirty_two, 1));
+    let expected =
+        "concat: the lengths along axis 1 of 32 tensors add up past usize::MAX at tests/errors.rs:";
+    assert!(message.starts_with(expected), "{message}");
+}
