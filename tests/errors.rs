@@ -788,3 +788,16 @@ fn concat_of_empty_tensors_cannot_overflow_its_length() {
         "concat: the lengths along axis 1 of 32 tensors add up past usize::MAX at tests/errors.rs:";
     assert!(message.starts_with(expected), "{message}");
 }
+
+#[test]
+fn an_op_on_a_taken_leaf_says_its_value_was_moved_out() {
+    let tape = Tape::new();
+    let w = tape.var(Tensor::zeros(&[2, 2]));
+    tape.take(w);
+    let message = panic_message(|| w.matmul(w));
+    assert!(
+        message.starts_with("matmul: the value of #0 (created at tests/errors.rs:"),
+        "{message}"
+    );
+    assert!(message.contains("was moved out by Tape::take"), "{message}");
+}

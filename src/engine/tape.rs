@@ -54,6 +54,8 @@ pub(crate) struct Node {
     pub(crate) location: &'static Location<'static>,
     /// A leaf's name, if it was given one ([`Tape::var_named`]): what printouts show.
     pub(crate) name: Option<Arc<str>>,
+    /// Whether [`Tape::take`] moved the value out, leaving an empty stand-in.
+    pub(crate) taken: bool,
 }
 
 /// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
@@ -202,6 +204,16 @@ impl Tape {
         }
         let (value, needs_grad) = {
             let nodes = self.nodes.borrow();
+            if let Some(input) = inputs.iter().find(|v| nodes[v.id.0].taken) {
+                panic!(
+                    "{}: the value of {} (created at {}) was moved out by Tape::take; clear the \
+                     tape and record the pass again at {}",
+                    op.name(),
+                    input.id,
+                    nodes[input.id.0].location,
+                    Location::caller()
+                );
+            }
             let values: SmallVec<[&Tensor; 4]> =
                 inputs.iter().map(|v| &nodes[v.id.0].value).collect();
             let needs_grad = inputs.iter().any(|v| nodes[v.id.0].needs_grad);
@@ -248,6 +260,7 @@ impl Tape {
             needs_grad,
             location,
             name: None,
+            taken: false,
         });
         Var { tape: self, id }
     }
@@ -292,6 +305,7 @@ impl Tape {
         if self.taken.get().is_none() {
             self.taken.set(Some(var.id));
         }
+        node.taken = true;
         std::mem::take(&mut node.value)
     }
 
