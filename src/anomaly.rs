@@ -136,7 +136,7 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
     tape.check_gradients(gradients, "anomaly::check");
     // The last node (in creation order) with a non-finite gradient got it from one of its users,
     // all of whose gradients are finite: run their backwards again to see which one did it.
-    let gradient = |id: usize| gradients.get_node(NodeId(id));
+    let gradient = |id: usize| gradients.get_node(tape, NodeId(id));
     let Some(victim) = (0..nodes.len())
         .rev()
         .find(|&id| gradient(id).is_some_and(|g| !g.is_finite()))

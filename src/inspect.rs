@@ -87,7 +87,7 @@ impl fmt::Display for Summary<'_> {
             }
             if let Some(gradients) = self.gradients {
                 let grad = gradients
-                    .get_node(NodeId(index))
+                    .get_node(self.tape, NodeId(index))
                     .map_or("-".into(), |g| format!("{:.4e}", norm(g)));
                 write!(
                     numbers,
@@ -186,7 +186,7 @@ impl Tape {
                 node.value.shape(),
                 node.location
             );
-            if let Some(grad) = gradients.and_then(|g| g.get_node(NodeId(index))) {
+            if let Some(grad) = gradients.and_then(|g| g.get_node(self, NodeId(index))) {
                 label += &format!("\\n|grad| {:.3e}", norm(grad));
             }
             let style = match node.kind {

@@ -88,7 +88,7 @@ pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradg
 pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::Summary;
 pub use ops::Reduction;
-pub use tensor::{Shape, ShapeError, Tensor};
+pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool};
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

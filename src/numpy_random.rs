@@ -137,8 +137,9 @@ impl RandomState {
     /// assert_eq!(w.shape(), &[2, 3]);
     /// assert_eq!(w.data()[1], 0.4001572083672233);
     /// ```
+    #[track_caller]
     pub fn randn(&mut self, shape: &[usize]) -> Tensor {
-        let values = (0..shape.iter().product())
+        let values = (0..crate::tensor::shape_len("RandomState::randn", shape))
             .map(|_| self.standard_normal())
             .collect();
         Tensor::new(values, shape).expect("one value per element")

@@ -596,3 +596,208 @@ fn grad_of_a_non_scalar() {
     let x = tape.var(Tensor::zeros(&[2]));
     x.tanh().grad(&[x]);
 }
+
+// ---- Shapes whose element count overflows: an error for data, a panic for the program's own ----
+
+/// A shape of 2⁶⁴ elements: the product wraps to 0 in a release build, so it must be checked.
+const OVERFLOWING: [usize; 2] = [1 << 32, 1 << 32];
+
+#[test]
+fn new_refuses_a_shape_whose_element_count_overflows() {
+    let error = Tensor::new(vec![], &OVERFLOWING).unwrap_err();
+    assert!(error.is_overflow());
+    assert!(
+        error
+            .to_string()
+            .contains("[4294967296, 4294967296] has more elements than memory can address"),
+        "{error}"
+    );
+    // Zeros count as zero elements, but the other lengths must still be addressable.
+    assert!(Tensor::new(vec![], &[0, 1 << 62, 1 << 62]).is_err());
+    assert_eq!(Tensor::new(vec![], &[0, 1 << 40]).unwrap().len(), 0);
+    // Past isize::MAX bytes no allocation can hold it, even when the count fits in a usize.
+    assert!(Tensor::new(vec![], &[1 << 61]).unwrap_err().is_overflow());
+}
+
+#[test]
+fn constructors_panic_on_an_overflowing_shape_naming_the_call() {
+    let huge = [1usize << 33, 1 << 33];
+    type Constructor = fn(&[usize]) -> Tensor;
+    let cases: [(&str, Constructor); 4] = [
+        ("Tensor::zeros", |s| Tensor::zeros(s)),
+        ("Tensor::ones", |s| Tensor::ones(s)),
+        ("Tensor::full", |s| Tensor::full(s, 2.0)),
+        ("Tensor::randn", |s| {
+            Tensor::randn(
+                s,
+                &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0),
+            )
+        }),
+    ];
+    for (op, make) in cases {
+        let message = panic_message(|| make(&huge));
+        let expected = format!(
+            "{op}: shape [8589934592, 8589934592] has more elements than memory can address"
+        );
+        assert!(message.starts_with(&expected), "{message}");
+        assert!(message.contains("at tests/errors.rs:"), "{message}");
+    }
+    let message = panic_message(|| Tensor::eye(1 << 33));
+    assert!(
+        message.starts_with("Tensor::eye: shape [8589934592, 8589934592]"),
+        "{message}"
+    );
+    let message = panic_message(|| tapegrad::numpy_random::RandomState::new(0).randn(&huge));
+    assert!(
+        message.starts_with("RandomState::randn: shape"),
+        "{message}"
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "reshape: shape [9223372036854775809, 2] has more elements than memory can address (the product of its lengths overflows) at tests/errors.rs:"
+)]
+fn reshape_to_an_overflowing_shape() {
+    // (2⁶³ + 1) · 2 wraps to 2, the element count of the input.
+    Tensor::from_slice(&[1.0, 2.0]).reshape(&[(1 << 63) + 1, 2]);
+}
+
+#[test]
+fn broadcasts_to_an_overflowing_shape_panic() {
+    let one = Tensor::scalar(1.0);
+    let message = panic_message(|| one.broadcast_to(&[0, 1 << 62, 1 << 62]));
+    assert!(
+        message.starts_with("broadcast_to: shape [0, 4611686018427387904, 4611686018427387904]"),
+        "{message}"
+    );
+    assert!(message.contains("at tests/errors.rs:"), "{message}");
+    // Two empty tensors whose shapes broadcast to one with 2⁸⁰ addressable elements.
+    let (a, b) = (
+        Tensor::zeros(&[1 << 40, 1, 0]),
+        Tensor::zeros(&[1, 1 << 40, 0]),
+    );
+    let message = panic_message(|| &a + &b);
+    assert!(
+        message.starts_with("add: shape [1099511627776, 1099511627776, 0]"),
+        "{message}"
+    );
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[1, 0]));
+    let message = panic_message(|| x.broadcast_to(&[1 << 62, 1 << 62, 0]));
+    assert!(message.starts_with("broadcast_to: shape"), "{message}");
+}
+
+// ---- In-place updates keep their left side's shape ----
+
+#[test]
+#[should_panic(
+    expected = "add_assign: [2, 3] does not broadcast to [1, 3] (only the right side may broadcast) at tests/errors.rs:"
+)]
+fn add_assign_does_not_grow_its_left_side() {
+    let mut a = Tensor::zeros(&[1, 3]);
+    a += &Tensor::ones(&[2, 3]);
+}
+
+#[test]
+#[should_panic(
+    expected = "sub_assign: [4, 1] does not broadcast to [3] (only the right side may broadcast) at tests/errors.rs:"
+)]
+fn sub_assign_does_not_grow_its_left_side() {
+    let mut a = Tensor::zeros(&[3]);
+    a -= &Tensor::ones(&[4, 1]);
+}
+
+// ---- Messages that name the real cause ----
+
+#[test]
+fn backward_after_take_says_the_tape_is_spent() {
+    let tape = Tape::new();
+    let w = tape.var(Tensor::from_slice(&[0.5, -0.5]));
+    let loss = w.tanh().sum();
+    loss.backward();
+    tape.take(w);
+    let message = panic_message(|| loss.backward());
+    assert!(
+        message.starts_with("backward: the tape is spent: Tape::take moved out the value of #0 (created at tests/errors.rs:"),
+        "{message}"
+    );
+    assert!(!message.contains("tanh"), "{message}");
+    let message = panic_message(|| loss.grad(&[w]));
+    assert!(message.starts_with("grad: the tape is spent"), "{message}");
+}
+
+#[test]
+fn a_cleared_tape_after_take_backpropagates_again() {
+    let mut tape = Tape::new();
+    let w = tape.var(Tensor::scalar(2.0));
+    tape.take(w);
+    tape.clear();
+    let w = tape.var(Tensor::scalar(3.0));
+    assert_eq!(w.square().backward().wrt(w).item(), 6.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "tanh: applied to no inputs; an op needs at least one (a value without inputs is a leaf: Tape::var or Tape::constant) at tests/errors.rs:"
+)]
+fn an_op_applied_to_no_inputs() {
+    Tape::new().apply(tapegrad::ops::Tanh, &[]);
+}
+
+#[test]
+#[should_panic(
+    expected = "argmax_axis: axis 1 of shape [3, 0] is empty: no element to pick at tests/errors.rs:"
+)]
+fn argmax_over_empty_lanes() {
+    Tensor::zeros(&[3, 0]).argmax_axis(1);
+}
+
+#[test]
+fn argmax_of_no_lanes_is_empty() {
+    assert_eq!(Tensor::zeros(&[0, 4]).argmax_axis(1), Vec::<usize>::new());
+}
+
+#[test]
+fn initialisers_name_an_overflowing_shape_and_the_caller() {
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let message = panic_message(|| tapegrad::nn::init::normal(&[1 << 33, 1 << 33], 1.0, &mut rng));
+    assert!(
+        message.starts_with("init::normal: shape [8589934592, 8589934592]"),
+        "{message}"
+    );
+    assert!(message.contains("at tests/errors.rs:"), "{message}");
+    let message =
+        panic_message(|| tapegrad::nn::init::kaiming_uniform(&[1 << 33, 1 << 33], 1.0, &mut rng));
+    assert!(message.starts_with("init::uniform: shape"), "{message}");
+    assert!(message.contains("at tests/errors.rs:"), "{message}");
+}
+
+#[test]
+fn concat_of_empty_tensors_cannot_overflow_its_length() {
+    let empty = Tensor::zeros(&[0, 1 << 59]);
+    let sixteen = vec![&empty; 16]; // 2⁶³ along axis 1: a count, but not an allocation
+    let message = panic_message(|| Tensor::concat(&sixteen, 1));
+    assert!(
+        message.starts_with("concat: shape [0, 9223372036854775808] has more elements"),
+        "{message}"
+    );
+    let thirty_two = vec![&empty; 32]; // 2⁶⁴ wraps to 0
+    let message = panic_message(|| Tensor::concat(&thirty_two, 1));
+    let expected =
+        "concat: the lengths along axis 1 of 32 tensors add up past usize::MAX at tests/errors.rs:";
+    assert!(message.starts_with(expected), "{message}");
+}
+
+#[test]
+fn an_op_on_a_taken_leaf_says_its_value_was_moved_out() {
+    let tape = Tape::new();
+    let w = tape.var(Tensor::zeros(&[2, 2]));
+    tape.take(w);
+    let message = panic_message(|| w.matmul(w));
+    assert!(
+        message.starts_with("matmul: the value of #0 (created at tests/errors.rs:"),
+        "{message}"
+    );
+    assert!(message.contains("was moved out by Tape::take"), "{message}");
+}

@@ -539,3 +539,92 @@ fn a_small_network_forward_by_hand() {
     let out = (h.tanh() * tape.constant(Tensor::from_slice(&[1.0, -1.0]))).sum();
     assert_values(&out.value(), &[], &[1.1f64.tanh() - 0.8f64.tanh()]);
 }
+
+/// Every op with a NaN in an input it reads: the NaN must reach the output, as in PyTorch, so that
+/// a NaN upstream cannot vanish from a loss (relu used to turn it into 0).
+#[test]
+fn a_nan_input_is_never_removed_from_a_value() {
+    type Unary = for<'t> fn(tapegrad::Var<'t>) -> tapegrad::Var<'t>;
+    let unary: [(&str, Unary); 39] = [
+        ("tanh", |x| x.tanh()),
+        ("exp", |x| x.exp()),
+        ("log", |x| x.log()),
+        ("sigmoid", |x| x.sigmoid()),
+        ("relu", |x| x.relu()),
+        ("leaky_relu", |x| x.leaky_relu(0.01)),
+        ("sqrt", |x| x.sqrt()),
+        ("square", |x| x.square()),
+        ("powf", |x| x.powf(1.5)),
+        ("abs", |x| x.abs()),
+        ("sin", |x| x.sin()),
+        ("cos", |x| x.cos()),
+        ("neg", |x| -x),
+        ("x + c", |x| x + 1.0),
+        ("x - c", |x| x - 1.0),
+        ("x * c", |x| x * 0.0),
+        ("x / c", |x| x / 2.0),
+        ("c / x", |x| 2.0 / x),
+        ("add", |x| x + x),
+        ("sub", |x| x - x),
+        ("mul", |x| x * x),
+        ("div", |x| x / x),
+        ("matmul", |x| x.matmul(x.transpose())),
+        ("transpose", |x| x.transpose()),
+        ("reshape", |x| x.reshape(&[3, 2])),
+        ("broadcast_to", |x| x.broadcast_to(&[2, 2, 3])),
+        ("sum_to", |x| x.sum_to(&[1, 3])),
+        ("sum", |x| x.sum()),
+        ("mean", |x| x.mean()),
+        ("sum_axis 0", |x| x.sum_axis(0, false)),
+        ("mean_axis 1", |x| x.mean_axis(1, true)),
+        ("max_axis 0", |x| x.max_axis(0, false)),
+        ("max_axis 1", |x| x.max_axis(1, false)),
+        ("softmax", |x| x.softmax(1)),
+        ("log_softmax", |x| x.log_softmax(0)),
+        ("cross_entropy", |x| {
+            x.cross_entropy(&[1, 2], Reduction::Mean)
+        }),
+        ("mse_loss", |x| {
+            x.mse_loss(x.tape().constant(Tensor::zeros(&[2, 3])), Reduction::Sum)
+        }),
+        ("bce_with_logits", |x| {
+            x.binary_cross_entropy_with_logits(&Tensor::zeros(&[2, 3]), Reduction::Mean)
+        }),
+        ("narrow, index_select, concat, stack", |x| {
+            let part = x.narrow(1, 0, 2).index_select(&[0]);
+            tapegrad::ops::stack(&[tapegrad::ops::concat(&[part, part], 0)], 0)
+        }),
+    ];
+    // The NaN sits beside the largest, the smallest and a zero, where max-like kernels decide.
+    for nan_at in 0..6 {
+        let mut values = vec![0.0, 1.0, -2.0, 0.5, -1.0, 3.0];
+        values[nan_at] = f64::NAN;
+        let input = Tensor::new(values, &[2, 3]).unwrap();
+        for (name, op) in unary {
+            let tape = Tape::new();
+            let x = tape.var(input.clone());
+            let output = op(x).value();
+            let reads_the_nan = !name.starts_with("narrow") || [0, 1].contains(&nan_at);
+            assert_eq!(
+                output.data().iter().any(|v| v.is_nan()),
+                reads_the_nan,
+                "{name} with NaN at {nan_at}: {output:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_var_divided_by_a_number_is_a_division() {
+    // x · (1/c) rounds twice: 49 · (1/49) is 0.9999999999999999, and 1/1e-310 overflows.
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_slice(&[49.0, 1e-10, 3.0]));
+    let y = (x / 49.0).value();
+    assert_eq!(y.data()[0], 1.0);
+    let z = (x / 1e-310).value();
+    assert_eq!(z.data()[1], 1e-10 / 1e-310);
+    assert!(z.data()[1].is_finite());
+    // The same as the tensor's own division, element for element.
+    let tensor = Tensor::from_slice(&[49.0, 1e-10, 3.0]) / &Tensor::scalar(49.0);
+    assert_eq!(y, tensor);
+}

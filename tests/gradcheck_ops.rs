@@ -170,7 +170,7 @@ fn binary_ops_with_the_same_variable_on_both_sides() {
     }
 }
 
-const SCALAR_FORMS: [(&str, Unary); 10] = [
+const SCALAR_FORMS: [(&str, Unary); 11] = [
     ("x + 2.0", |x| x + 2.0),
     ("2.0 + x", |x| 2.0 + x),
     ("x - 1.5", |x| x - 1.5),
@@ -178,6 +178,7 @@ const SCALAR_FORMS: [(&str, Unary); 10] = [
     ("3.0 * x", |x| 3.0 * x),
     ("x * -0.5", |x| x * -0.5),
     ("x / 4.0", |x| x / 4.0),
+    ("x / -0.3", |x| x / -0.3),
     ("2.0 / x", |x| 2.0 / x),
     ("-3.0 / x", |x| -3.0 / x),
     ("-x", |x| -x),

@@ -344,8 +344,9 @@ fn absurd_sizes_are_refused_before_allocating() {
         .join(",");
     let big_label = csv("big.csv", "x1,x2,label\n0,0,0\n1,1,100000000\n");
     let huge_label = csv("huge.csv", "x1,x2,label\n0,0,0\n1,1,18446744073709551615\n");
+    let twenty = csv("twenty.csv", "x1,x2,label\n0,0,0\n1,1,20\n");
     let far = csv("far.csv", "x1,x2,label\n1.7e308,0,0\n-1.7e308,1,1\n");
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases: [(Vec<&str>, &str); 8] = [
         (
             vec!["--samples", "1000000000000"],
             "more than the 10000000 points",
@@ -359,11 +360,19 @@ fn absurd_sizes_are_refused_before_allocating() {
             "10000 sizes, more than the 16",
         ),
         (vec!["--noise", "1.7e308"], "1.7e308 is more than the 1e6"),
+        // The library's cap on classes, then the example's own (its palette has 11 colours).
         (
             vec!["--data", &big_label],
-            "label 100000000: this example draws at most 11 classes",
+            "line 3, column 3: class 100000000 is not below 256",
         ),
-        (vec!["--data", &huge_label], "label 18446744073709551615"),
+        (
+            vec!["--data", &huge_label],
+            "class 18446744073709551615 is not below 256",
+        ),
+        (
+            vec!["--data", &twenty],
+            "label 20: this example draws at most 11 classes",
+        ),
         (vec!["--data", &far], "coordinate 1.7e308 is beyond"),
     ];
     for (args, message) in cases {

@@ -476,3 +476,19 @@ fn batches_cover_every_row_once_per_epoch() {
     let logits = Tensor::from_rows(&[[0.0, 1.0], [1.0, 0.0]]);
     assert_eq!(accuracy(&logits, &[1, 1]), 0.5);
 }
+
+#[test]
+fn a_file_whose_shape_overflows_is_an_error_not_a_panic() {
+    // Zero bytes of data fit a shape with a zero length, but its other lengths overflow.
+    let header = r#"{"w":{"dtype":"F64","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    let error = Params::from_safetensors(&bytes).unwrap_err();
+    assert!(matches!(error, LoadError::Format { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("more elements than memory can address"),
+        "{error}"
+    );
+}

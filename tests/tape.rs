@@ -135,7 +135,7 @@ fn constants_get_no_gradient_and_detach_stops_it() {
     let product = x * c;
     let grads = (product * 2.0).sum().backward();
     assert_eq!(grads.get(product), Some(&Tensor::from_slice(&[2.0, 2.0])));
-    assert_eq!(grads.get_node(product.id()), grads.get(product));
+    assert_eq!(grads.get_node(&tape, product.id()), grads.get(product));
 }
 
 #[test]
@@ -408,4 +408,36 @@ fn a_no_grad_tape_evaluates_the_same_code_without_recording_ops() {
     let grads = evaluated.backward();
     assert!(grads.get(w).is_none() && grads.get(evaluated).is_none());
     assert_eq!(evaluation.len(), training.len());
+}
+
+#[test]
+fn get_node_refuses_gradients_of_a_cleared_pass() {
+    let mut tape = Tape::new();
+    let x = tape.var(Tensor::scalar(3.0));
+    let old = (x * x).backward();
+    let x_id = x.id();
+    assert_eq!(old.get_node(&tape, x_id).unwrap().item(), 6.0);
+    tape.clear();
+    // A new node with the old one's id: the old pass's gradient must not be read for it.
+    let y = tape.var(Tensor::scalar(5.0));
+    assert_eq!(y.id(), x_id);
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        old.get_node(&tape, y.id()).cloned()
+    }));
+    let payload = refused.expect_err("a gradient of the cleared pass was returned");
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("Gradients::get_node: the gradients come from another tape or an earlier pass at tests/tape.rs:"),
+        "{message}"
+    );
+    // Another tape's gradients are refused as well.
+    let other = Tape::new();
+    let z = other.var(Tensor::scalar(1.0));
+    let grads = (z * 2.0).backward();
+    assert!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads
+            .get_node(&tape, z.id())
+            .cloned()))
+        .is_err()
+    );
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{network, network_inputs};
-use tapegrad::Tape;
+use tapegrad::{Tape, Tensor};
 
 /// This process's resident memory in bytes (Linux), to see that a reused tape holds on to nothing.
 fn resident_bytes() -> Option<usize> {
@@ -41,4 +41,19 @@ fn a_reused_tape_does_not_grow_over_ten_thousand_passes() {
             "resident memory grew from {before} to {after} bytes"
         );
     }
+}
+
+#[test]
+fn release_buffer_pool_frees_what_a_thread_keeps() {
+    let released = std::thread::spawn(|| {
+        // 4 MiB tensors, large enough to be pooled once dropped.
+        let tensors: Vec<Tensor> = (0..4).map(|_| Tensor::zeros(&[512, 1024])).collect();
+        drop(tensors);
+        let first = tapegrad::release_buffer_pool();
+        let second = tapegrad::release_buffer_pool();
+        (first, second)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(released, (4 * 512 * 1024 * 8, 0));
 }

@@ -81,8 +81,25 @@ impl Gradients {
         self.identity
     }
 
-    /// The gradient at node `id` of the pass, if it has one (for tools that walk the whole tape).
-    pub fn get_node(&self, id: NodeId) -> Option<&Tensor> {
+    /// The gradient at node `id` of `tape`, if it has one (for tools that walk the whole tape).
+    /// PyTorch: a non-leaf tensor's `.grad` after `retain_grad()`.
+    ///
+    /// Panics, naming the caller's line, unless these gradients come from the current pass of
+    /// `tape`: an id alone does not say which pass it belongs to, and after
+    /// [`clear`](Tape::clear) the ids start again at `#0`.
+    ///
+    /// ```
+    /// use tapegrad::{NodeId, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(3.0));
+    /// let y = x * x;
+    /// let grads = y.backward();
+    /// assert_eq!(grads.get_node(&tape, x.id()).unwrap().item(), 6.0);
+    /// assert_eq!(grads.get_node(&tape, y.id()).unwrap().item(), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn get_node(&self, tape: &Tape, id: NodeId) -> Option<&Tensor> {
+        tape.check_gradients(self, "Gradients::get_node");
         self.by_node.get(id.0)?.as_ref()
     }
 }

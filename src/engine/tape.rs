@@ -54,6 +54,8 @@ pub(crate) struct Node {
     pub(crate) location: &'static Location<'static>,
     /// A leaf's name, if it was given one ([`Tape::var_named`]): what printouts show.
     pub(crate) name: Option<Arc<str>>,
+    /// Whether [`Tape::take`] moved the value out, leaving an empty stand-in.
+    pub(crate) taken: bool,
 }
 
 /// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
@@ -88,6 +90,9 @@ pub struct Tape {
     recording_backward_of: Cell<Option<&'static Location<'static>>>,
     /// False for a [`Tape::no_grad`] tape: values only, nothing for a backward walk.
     records_gradients: bool,
+    /// The first leaf whose value [`Tape::take`] moved out since the last `clear`: a backward
+    /// would read its empty stand-in and blame whichever op used it.
+    taken: Cell<Option<NodeId>>,
 }
 
 impl Default for Tape {
@@ -105,6 +110,7 @@ impl Tape {
             generation: 0,
             recording_backward_of: Cell::new(None),
             records_gradients: true,
+            taken: Cell::new(None),
         }
     }
 
@@ -181,15 +187,33 @@ impl Tape {
     /// Runs `op` forward on the values of `inputs` and records the result: the one way every op,
     /// built-in or yours, gets onto the tape. See [`Op`] for how to write one.
     ///
-    /// Panics if an input belongs to another tape; shape errors raised by the op's forward name
-    /// the caller's line.
+    /// Panics if `inputs` is empty or an input belongs to another tape; shape errors raised by
+    /// the op's forward name the caller's line.
     #[track_caller]
     pub fn apply<O: Op>(&self, mut op: O, inputs: &[Var<'_>]) -> Var<'_> {
+        if inputs.is_empty() {
+            panic!(
+                "{}: applied to no inputs; an op needs at least one (a value without inputs is a \
+                 leaf: Tape::var or Tape::constant) at {}",
+                op.name(),
+                Location::caller()
+            );
+        }
         for input in inputs {
             self.check_owns(*input, op.name());
         }
         let (value, needs_grad) = {
             let nodes = self.nodes.borrow();
+            if let Some(input) = inputs.iter().find(|v| nodes[v.id.0].taken) {
+                panic!(
+                    "{}: the value of {} (created at {}) was moved out by Tape::take; clear the \
+                     tape and record the pass again at {}",
+                    op.name(),
+                    input.id,
+                    nodes[input.id.0].location,
+                    Location::caller()
+                );
+            }
             let values: SmallVec<[&Tensor; 4]> =
                 inputs.iter().map(|v| &nodes[v.id.0].value).collect();
             let needs_grad = inputs.iter().any(|v| nodes[v.id.0].needs_grad);
@@ -236,6 +260,7 @@ impl Tape {
             needs_grad,
             location,
             name: None,
+            taken: false,
         });
         Var { tape: self, id }
     }
@@ -251,7 +276,8 @@ impl Tape {
     /// to hand large weights or data back after `backward`, instead of cloning them onto the tape
     /// each step. The tape is then spent: [`clear`](Tape::clear) it before another `backward`,
     /// [`summary`](Tape::summary) or [`anomaly::check`](crate::anomaly::check), which would see
-    /// the empty tensor. Panics if `var` is an op's output or is on another tape.
+    /// the empty tensor ([`Var::backward`] and [`Var::grad`] panic saying so). Panics if `var`
+    /// is an op's output or is on another tape.
     ///
     /// ```
     /// use tapegrad::{Tape, Tensor};
@@ -276,7 +302,25 @@ impl Tape {
                 Location::caller()
             );
         }
+        if self.taken.get().is_none() {
+            self.taken.set(Some(var.id));
+        }
+        node.taken = true;
         std::mem::take(&mut node.value)
+    }
+
+    /// Panics, naming `what`, the leaf and the caller's line, if [`take`](Tape::take) moved a
+    /// value out since the last `clear`: the walk would find an empty tensor in its place.
+    #[track_caller]
+    pub(crate) fn check_not_spent(&self, what: &str) {
+        if let Some(id) = self.taken.get() {
+            panic!(
+                "{what}: the tape is spent: Tape::take moved out the value of {id} (created at {}); \
+                 clear the tape and record the pass again at {}",
+                self.nodes.borrow()[id.0].location,
+                Location::caller()
+            );
+        }
     }
 
     /// The number of nodes recorded.
@@ -302,6 +346,7 @@ impl Tape {
     pub fn clear(&mut self) {
         self.nodes.get_mut().clear();
         self.generation += 1;
+        self.taken.set(None);
     }
 
     /// Which tape and which pass of it: what [`Gradients`] remember to refuse strangers.

@@ -72,6 +72,7 @@ impl<'t> Var<'t> {
     #[track_caller]
     pub fn backward(self) -> Gradients {
         let shape = self.scalar_shape("backward", "backward_with(seed)");
+        self.tape.check_not_spent("backward");
         backward::run(self.tape, self.id, Tensor::ones(&shape))
     }
 
@@ -98,6 +99,7 @@ impl<'t> Var<'t> {
                 ),
             );
         }
+        self.tape.check_not_spent("backward_with");
         backward::run(self.tape, self.id, seed)
     }
 
@@ -170,6 +172,7 @@ impl<'t> Var<'t> {
                 ),
             );
         }
+        self.tape.check_not_spent("grad");
         backward::run_on_tape(self.tape, self.id, seed, wrt)
     }
 

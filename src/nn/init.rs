@@ -5,7 +5,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::Tensor;
-use crate::tensor::shape_panic;
+use crate::tensor::{shape_len, shape_panic};
 
 /// Elements uniform in `[low, high)`. PyTorch: `torch.nn.init.uniform_`.
 ///
@@ -14,7 +14,9 @@ use crate::tensor::shape_panic;
 /// let w = tapegrad::nn::init::uniform(&[100], -0.5, 0.5, &mut StdRng::seed_from_u64(0));
 /// assert!(w.data().iter().all(|&x| (-0.5..0.5).contains(&x)));
 /// ```
+#[track_caller]
 pub fn uniform<R: Rng + ?Sized>(shape: &[usize], low: f64, high: f64, rng: &mut R) -> Tensor {
+    shape_len("init::uniform", shape); // an overflowing shape is named as this call
     let mut tensor = Tensor::zeros(shape);
     for x in tensor.data_mut() {
         *x = low + (high - low) * rng.random::<f64>();
@@ -29,7 +31,9 @@ pub fn uniform<R: Rng + ?Sized>(shape: &[usize], low: f64, high: f64, rng: &mut 
 /// let w = tapegrad::nn::init::normal(&[2, 2], 0.1, &mut StdRng::seed_from_u64(0));
 /// assert_eq!(w.shape(), &[2, 2]);
 /// ```
+#[track_caller]
 pub fn normal<R: Rng + ?Sized>(shape: &[usize], std: f64, rng: &mut R) -> Tensor {
+    shape_len("init::normal", shape); // an overflowing shape is named as this call
     let mut tensor = Tensor::zeros(shape);
     for x in tensor.data_mut() {
         let z: f64 = StandardNormal.sample(rng);

@@ -240,7 +240,11 @@ fn read(bytes: &[u8], path: &Path) -> Result<Params, LoadError> {
             .chunks_exact(8)
             .map(|bytes| f64::from_le_bytes(bytes.try_into().expect("8 bytes")))
             .collect();
-        let tensor = Tensor::new(data, view.shape()).expect("the reader checked the sizes");
+        // The reader checked the sizes, but a shape with a zero length may still overflow ours.
+        let tensor = Tensor::new(data, view.shape()).map_err(|error| LoadError::Format {
+            path: path.into(),
+            message: format!("tensor '{name}': {error}"),
+        })?;
         params.insert(name, tensor);
     }
     Ok(params)

@@ -97,7 +97,7 @@ impl Op for Div {
     }
 }
 
-/// `c · x` for a fixed number `c` (also `x / c` as `x · (1/c)`, and `-x` as `-1 · x`).
+/// `c · x` for a fixed number `c` (also `-x` as `-1 · x`). PyTorch: `torch.mul(x, c)`.
 pub struct Scale(pub f64);
 
 impl Op for Scale {
@@ -112,6 +112,37 @@ impl Op for Scale {
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         Some(vec![Some(args.grad_output * self.0)])
+    }
+}
+
+/// `x / c` for a fixed number `c`. PyTorch: `torch.div(x, c)`.
+///
+/// A division, not [`Scale`] by `1/c`: `49 / 49` is then exactly 1, and `1e-10 / 1e-310` is
+/// 1e300 where `1/1e-310` would already overflow to infinity.
+///
+/// ```
+/// # use tapegrad::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_slice(&[49.0, 1e-10]));
+/// let y = x / 49.0;
+/// assert_eq!(y.value().data()[0], 1.0);
+/// assert_eq!((x / 1e-310).value().data()[1], 1e-10 / 1e-310);
+/// assert_eq!(y.sum().backward().wrt(x).data(), &[1.0 / 49.0; 2]);
+/// ```
+pub struct DivScalar(pub f64);
+
+impl Op for DivScalar {
+    fn name(&self) -> &'static str {
+        "div_scalar"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(|x| x / self.0)
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        vec![Some(args.grad_output.map(|g| g / self.0))]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        Some(vec![Some(args.grad_output / self.0)])
     }
 }
 
@@ -203,7 +234,7 @@ impl<'t> std::ops::Div<f64> for Var<'t> {
     type Output = Var<'t>;
     #[track_caller]
     fn div(self, c: f64) -> Var<'t> {
-        self.tape.apply(Scale(1.0 / c), &[self])
+        self.tape.apply(DivScalar(c), &[self])
     }
 }
 

@@ -100,7 +100,7 @@ mod select;
 mod softmax;
 mod unary;
 
-pub use arith::{Add, Div, Mul, Scale, Shift, Sub};
+pub use arith::{Add, Div, DivScalar, Mul, Scale, Shift, Sub};
 pub use linalg::{MatMul, Reshape, Transpose};
 pub use loss::BinaryCrossEntropyWithLogits;
 pub use reduce::{MaxAxis, Mean, MeanAxis, Sum, SumAxis};

@@ -155,7 +155,7 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
     }
 }
 
-/// `max(x, 0)`; its derivative at 0 is taken as 0. PyTorch: `torch.relu`.
+/// `max(x, 0)`; its derivative at 0 is taken as 0, and NaN stays NaN. PyTorch: `torch.relu`.
 pub struct Relu;
 
 impl Op for Relu {
@@ -163,7 +163,8 @@ impl Op for Relu {
         "relu"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(|x| if x > 0.0 { x } else { 0.0 })
+        // Written so that NaN falls through unchanged, as in PyTorch: a NaN upstream stays visible.
+        inputs[0].map(|x| if x <= 0.0 { 0.0 } else { x })
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         let (x, g) = (args.inputs[0], args.grad_output);
@@ -180,13 +181,15 @@ impl Op for Relu {
 }
 
 impl<'t> Var<'t> {
-    /// `max(x, 0)`, elementwise.
+    /// `max(x, 0)`, elementwise; NaN stays NaN. PyTorch: `torch.relu`.
     ///
     /// ```
     /// # use tapegrad::{Tape, Tensor};
     /// let tape = Tape::new();
-    /// let x = tape.var(Tensor::from_slice(&[-1.0, 2.0]));
-    /// assert_eq!(x.relu().value().data(), &[0.0, 2.0]);
+    /// let x = tape.var(Tensor::from_slice(&[-1.0, 2.0, f64::NAN]));
+    /// let y = x.relu().value();
+    /// assert_eq!(&y.data()[..2], &[0.0, 2.0]);
+    /// assert!(y.data()[2].is_nan());
     /// ```
     #[track_caller]
     pub fn relu(self) -> Var<'t> {

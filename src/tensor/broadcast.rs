@@ -1,7 +1,7 @@
 //! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
 //! (summing a broadcast gradient down to an input's shape).
 
-use super::{Shape, Tensor, shape_panic};
+use super::{Shape, Tensor, shape_len, shape_panic};
 
 /// Repeated blocks (a bias row) shorter than this are walked with one wrapping index rather
 /// than a loop per block, whose setup would cost more than the block (see `zip_map`). Not in
@@ -13,7 +13,11 @@ pub(super) const SHORT_BLOCK: usize = 16;
 #[track_caller]
 pub(crate) fn broadcast_shapes(op: &str, left: &[usize], right: &[usize]) -> Shape {
     match broadcast_shapes_checked(left, right) {
-        Ok(shape) => shape,
+        // Two empty operands can broadcast to a shape whose nonzero lengths overflow.
+        Ok(shape) => {
+            shape_len(op, &shape);
+            shape
+        }
         Err(axis) => {
             let rank = left.len().max(right.len());
             let (l, r) = (axis_len(left, rank, axis), axis_len(right, rank, axis));
@@ -139,7 +143,7 @@ impl Tensor {
                 format_args!("{:?} does not broadcast to {shape:?}", self.shape()),
             );
         }
-        let mut data = super::pool::take(shape.iter().product());
+        let mut data = super::pool::take(shape_len("broadcast_to", shape));
         for_each_broadcast(shape, self.shape(), shape, |offset, _| {
             data.push(self.data[offset])
         });

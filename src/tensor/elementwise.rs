@@ -143,6 +143,22 @@ impl Tensor {
     pub fn is_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
     }
+
+    /// Panics, naming `op`, both shapes and the caller's line, unless `other` broadcasts to our
+    /// shape: an in-place update keeps the shape of its left side.
+    #[track_caller]
+    fn check_assign_broadcast(&self, op: &str, other: &Tensor) {
+        if broadcast_shapes(op, self.shape(), other.shape()).as_slice() != self.shape() {
+            shape_panic(
+                op,
+                format_args!(
+                    "{:?} does not broadcast to {:?} (only the right side may broadcast)",
+                    other.shape(),
+                    self.shape()
+                ),
+            );
+        }
+    }
 }
 
 impl AddAssign<&Tensor> for Tensor {
@@ -152,6 +168,7 @@ impl AddAssign<&Tensor> for Tensor {
         if self.shape == other.shape {
             self.add_scaled(1.0, other);
         } else {
+            self.check_assign_broadcast("add_assign", other);
             *self = self.zip_map(other, "add_assign", |a, b| a + b);
         }
     }
@@ -164,6 +181,7 @@ impl SubAssign<&Tensor> for Tensor {
         if self.shape == other.shape {
             self.add_scaled(-1.0, other);
         } else {
+            self.check_assign_broadcast("sub_assign", other);
             *self = self.zip_map(other, "sub_assign", |a, b| a - b);
         }
     }

@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
-use super::{Shape, Tensor, pool, shape_panic};
+use super::{Shape, Tensor, pool, shape_len, shape_panic};
 
 impl Tensor {
     /// The matrix product `self · other` of two 2-D tensors.
@@ -120,14 +120,14 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
-        if shape.iter().product::<usize>() != self.len() {
+        let needed = shape_len("reshape", shape);
+        if needed != self.len() {
             shape_panic(
                 "reshape",
                 format_args!(
-                    "{:?} has {} elements, {shape:?} needs {}",
+                    "{:?} has {} elements, {shape:?} needs {needed}",
                     self.shape(),
                     self.len(),
-                    shape.iter().product::<usize>()
                 ),
             );
         }

@@ -24,6 +24,7 @@ use rand_distr::{Distribution, StandardNormal};
 use smallvec::SmallVec;
 
 pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
+pub use pool::release_buffer_pool;
 pub(crate) use reduce::softmax_lane;
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
@@ -47,7 +48,8 @@ pub struct Tensor {
     shape: Shape,
 }
 
-/// A tensor could not be built from the values given: their number does not fill the shape.
+/// A tensor could not be built from the values given: their number does not fill the shape, or
+/// the shape has more elements than memory can address (see [`Tensor::new`]).
 ///
 /// Returned by constructors that take outside data, such as [`Tensor::new`]; shape mismatches
 /// between tensors inside a computation panic instead, naming the op and the caller's line.
@@ -59,19 +61,64 @@ pub struct ShapeError {
     pub len: usize,
 }
 
+impl ShapeError {
+    /// Whether the shape itself is impossible: its element count overflows (see [`Tensor::new`]).
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// assert!(Tensor::new(vec![], &[1 << 32, 1 << 32]).unwrap_err().is_overflow());
+    /// assert!(!Tensor::new(vec![1.0], &[2]).unwrap_err().is_overflow());
+    /// ```
+    pub fn is_overflow(&self) -> bool {
+        checked_len(&self.shape).is_none()
+    }
+}
+
 impl fmt::Display for ShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let expected: usize = self.shape.iter().product();
-        write!(
-            f,
-            "Tensor::new: {} values do not fill shape {:?} (it needs {expected})",
-            self.len,
-            self.shape.as_slice()
-        )
+        let shape = self.shape.as_slice();
+        match checked_len(shape) {
+            Some(expected) => write!(
+                f,
+                "Tensor::new: {} values do not fill shape {shape:?} (it needs {expected})",
+                self.len
+            ),
+            None => write!(f, "Tensor::new: shape {shape:?} {TOO_LARGE}"),
+        }
     }
 }
 
 impl std::error::Error for ShapeError {}
+
+/// How an overflowing shape is described, in errors and panics alike.
+const TOO_LARGE: &str =
+    "has more elements than memory can address (the product of its lengths overflows)";
+
+/// The number of elements of `shape`, or `None` if it cannot exist: the product of its nonzero
+/// lengths overflows, or its `f64`s would exceed `isize::MAX` bytes (Rust's limit on one
+/// allocation). Zero lengths are left out of the check so that every sub-product of a valid
+/// shape (the `outer`/`inner` counts of the axis kernels, a stride) fits in a `usize` too.
+pub(crate) fn checked_len(shape: &[usize]) -> Option<usize> {
+    let nonzero = shape
+        .iter()
+        .filter(|&&len| len != 0)
+        .try_fold(1usize, |product, &len| product.checked_mul(len))?;
+    let bytes = nonzero.checked_mul(size_of::<f64>())?;
+    if bytes > isize::MAX as usize {
+        return None;
+    }
+    Some(if shape.contains(&0) { 0 } else { nonzero })
+}
+
+/// The number of elements of `shape`; panics naming `op`, the shape and the caller's line if
+/// it overflows (a programming error: data from outside goes through [`Tensor::new`]'s `Result`).
+#[track_caller]
+pub(crate) fn shape_len(op: &str, shape: &[usize]) -> usize {
+    match checked_len(shape) {
+        Some(len) => len,
+        None => shape_panic(op, format_args!("shape {shape:?} {TOO_LARGE}")),
+    }
+}
 
 /// Panics with `op: detail at file:line:col`, the line being the caller's (through `#[track_caller]`).
 #[track_caller]
@@ -80,16 +127,22 @@ pub(crate) fn shape_panic(op: &str, detail: fmt::Arguments<'_>) -> ! {
 }
 
 impl Tensor {
-    /// A tensor from row-major `data` and a `shape`; an error if the lengths disagree.
+    /// A tensor from row-major `data` and a `shape`; an error if the lengths disagree, or if the
+    /// shape's element count overflows ([`ShapeError::is_overflow`]). PyTorch: `torch.tensor(data).reshape(shape)`.
+    ///
+    /// Every shape a tensor has is checked this way, so the product of its lengths, and of any
+    /// of them, fits in a `usize`. Where the shape is the program's own (`zeros`, `reshape`,
+    /// `broadcast_to`), an overflow panics instead, naming the op, the shape and the caller's line.
     ///
     /// ```
     /// use tapegrad::Tensor;
     /// let t = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
     /// assert_eq!(t[[1, 2]], 6.0);
     /// assert!(Tensor::new(vec![1.0, 2.0], &[3]).is_err());
+    /// assert!(Tensor::new(vec![], &[1 << 32, 1 << 32]).is_err()); // 2⁶⁴ elements, not 0
     /// ```
     pub fn new(data: Vec<f64>, shape: &[usize]) -> Result<Tensor, ShapeError> {
-        if data.len() != shape.iter().product::<usize>() {
+        if checked_len(shape) != Some(data.len()) {
             return Err(ShapeError {
                 shape: shape.into(),
                 len: data.len(),
@@ -103,38 +156,54 @@ impl Tensor {
 
     /// Builds a tensor whose data is known to fit its shape (internal constructors only).
     pub(crate) fn from_parts(data: Vec<f64>, shape: Shape) -> Tensor {
-        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        debug_assert_eq!(Some(data.len()), checked_len(&shape));
         Tensor { data, shape }
     }
 
-    /// A tensor of `shape` filled with `value`.
+    /// A tensor of `shape` filled with `value`. PyTorch: `torch.full`.
+    ///
+    /// Panics, naming the shape and the caller's line, if its element count overflows.
     ///
     /// ```
     /// use tapegrad::Tensor;
     /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
     /// ```
+    #[track_caller]
     pub fn full(shape: &[usize], value: f64) -> Tensor {
-        Tensor::from_parts(pool::filled(shape.iter().product(), value), shape.into())
+        Tensor::filled("Tensor::full", shape, value)
     }
 
-    /// A tensor of `shape` filled with zeros.
+    /// A tensor of `shape` filled with zeros. PyTorch: `torch.zeros`.
+    ///
+    /// Panics, naming the shape and the caller's line, if its element count overflows.
     ///
     /// ```
     /// use tapegrad::Tensor;
     /// assert_eq!(Tensor::zeros(&[1, 3]).data(), &[0.0, 0.0, 0.0]);
     /// ```
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 0.0)
+        Tensor::filled("Tensor::zeros", shape, 0.0)
     }
 
-    /// A tensor of `shape` filled with ones.
+    /// A tensor of `shape` filled with ones. PyTorch: `torch.ones`.
+    ///
+    /// Panics, naming the shape and the caller's line, if its element count overflows.
     ///
     /// ```
     /// use tapegrad::Tensor;
     /// assert_eq!(Tensor::ones(&[2, 2]).sum().item(), 4.0);
     /// ```
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 1.0)
+        Tensor::filled("Tensor::ones", shape, 1.0)
+    }
+
+    /// `full` under the name of the constructor the user called, for its overflow message.
+    #[track_caller]
+    fn filled(op: &str, shape: &[usize], value: f64) -> Tensor {
+        let len = shape_len(op, shape);
+        Tensor::from_parts(pool::filled(len, value), shape.into())
     }
 
     /// A rank-0 tensor holding `value`.
@@ -180,8 +249,9 @@ impl Tensor {
     /// let w = Tensor::randn(&[2, 3], &mut rng);
     /// assert_eq!(w.shape(), &[2, 3]);
     /// ```
+    #[track_caller]
     pub fn randn<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Tensor {
-        let len = shape.iter().product();
+        let len = shape_len("Tensor::randn", shape);
         let data = (0..len).map(|_| StandardNormal.sample(rng)).collect();
         Tensor::from_parts(data, shape.into())
     }
@@ -192,8 +262,9 @@ impl Tensor {
     /// use tapegrad::Tensor;
     /// assert_eq!(Tensor::eye(2), Tensor::from_rows(&[[1.0, 0.0], [0.0, 1.0]]));
     /// ```
+    #[track_caller]
     pub fn eye(n: usize) -> Tensor {
-        let mut eye = Tensor::zeros(&[n, n]);
+        let mut eye = Tensor::filled("Tensor::eye", &[n, n], 0.0);
         for i in 0..n {
             eye.data[i * n + i] = 1.0;
         }

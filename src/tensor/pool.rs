@@ -6,7 +6,8 @@
 //! faults them in again: the MLP step of `benches/training.rs` took 850 page faults a step
 //! (`perf stat -e page-faults`), 10–30% of its time and most of its run-to-run noise.
 //!
-//! The pool keeps at most 32 buffers and 64 MiB per thread; beyond that, buffers are freed.
+//! The pool keeps at most 32 buffers and 64 MiB per thread; beyond that, buffers are freed, and
+//! [`release_buffer_pool`] frees the rest on demand (the pool lives until its thread exits).
 
 use std::cell::RefCell;
 
@@ -86,6 +87,30 @@ pub(crate) fn give(buffer: Vec<f64>) {
             }
         });
     }
+}
+
+/// Frees the idle buffers this thread's pool keeps and returns how many bytes they held.
+///
+/// The pool holds at most 64 MiB per thread until the thread exits: a long-lived worker that is
+/// done with large tensors, or one of many threads, can hand that memory back at once. It costs
+/// nothing to correctness; the next large tensor just comes from the allocator again. PyTorch's
+/// nearest is `torch.cuda.empty_cache()` for its caching allocator.
+///
+/// ```
+/// use tapegrad::{Tensor, release_buffer_pool};
+/// drop(Tensor::zeros(&[1000, 1000])); // 8 MB: its buffer goes to this thread's pool
+/// assert!(release_buffer_pool() >= 8_000_000);
+/// assert_eq!(release_buffer_pool(), 0); // nothing left
+/// ```
+pub fn release_buffer_pool() -> usize {
+    POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let bytes = pool.elements * size_of::<f64>();
+        pool.buffers = Vec::new();
+        pool.elements = 0;
+        bytes
+    })
+    .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -134,6 +134,10 @@ impl Tensor {
 
     /// The index of the largest element of each lane along `axis` (the first one on ties), in
     /// row-major order of the other axes: the predicted class of each row is `argmax_axis(1)`.
+    /// PyTorch: `torch.argmax(t, dim=axis)`.
+    ///
+    /// Panics, naming the axis, the shape and the caller's line, if the lanes are empty (the
+    /// axis has length 0 and the others do not).
     ///
     /// ```
     /// use tapegrad::Tensor;
@@ -142,6 +146,17 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn argmax_axis(&self, axis: usize) -> Vec<usize> {
+        let (outer, len, inner) = self.lanes("argmax_axis", axis);
+        if len == 0 && outer * inner > 0 {
+            // An empty lane has no largest element; answering 0 would invent a class.
+            shape_panic(
+                "argmax_axis",
+                format_args!(
+                    "axis {axis} of shape {:?} is empty: no element to pick",
+                    self.shape()
+                ),
+            );
+        }
         let positions = self.fold_lanes("argmax_axis", axis, false, |lane| {
             let mut best = 0;
             for (k, &x) in lane.iter().enumerate() {

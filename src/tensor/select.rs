@@ -2,7 +2,7 @@
 //! index (`index_select`, the mini-batch and embedding lookup), and joining along an axis
 //! (`concat`). Each walks the data as `outer × (axis × inner)` blocks, so every axis costs the same.
 
-use super::{Shape, Tensor, pool, shape_panic};
+use super::{Shape, Tensor, pool, shape_len, shape_panic};
 
 /// `(outer, length of axis, inner)`: the products of the lengths before, at and after `axis`.
 #[track_caller]
@@ -104,16 +104,26 @@ impl Tensor {
                 format_args!("shapes {shapes:?} differ outside axis {axis}"),
             );
         }
-        let length: usize = tensors.iter().map(|t| t.shape()[axis]).sum();
-        let mut data = pool::take(outer * length * inner);
+        // Empty tensors can join into a length, or a shape, that overflows: check both.
+        let lengths = tensors.iter().map(|t| t.shape()[axis]);
+        let Some(length) = lengths.clone().try_fold(0usize, usize::checked_add) else {
+            let count = tensors.len();
+            shape_panic(
+                "concat",
+                format_args!(
+                    "the lengths along axis {axis} of {count} tensors add up past usize::MAX"
+                ),
+            );
+        };
+        let mut shape: Shape = first.shape().into();
+        shape[axis] = length;
+        let mut data = pool::take(shape_len("concat", &shape));
         for lane in 0..outer {
             for tensor in tensors {
                 let block = tensor.shape()[axis] * inner;
                 data.extend_from_slice(&tensor.data()[lane * block..(lane + 1) * block]);
             }
         }
-        let mut shape: Shape = first.shape().into();
-        shape[axis] = length;
         Tensor::from_parts(data, shape)
     }
 
