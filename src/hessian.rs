@@ -153,6 +153,9 @@ pub struct Sharpness {
     pub eigenvector: Vec<Tensor>,
     /// How many Hessian-vector products the power iteration took.
     pub products: usize,
+    /// Whether the iteration met its tolerance within 1000 products; if not, `eigenvalue` is
+    /// the last estimate.
+    pub converged: bool,
 }
 
 /// The sharpness of `f` at `inputs`: the largest eigenvalue of its Hessian, by power iteration
@@ -160,9 +163,10 @@ pub struct Sharpness {
 /// settle where the sharpness exceeds `2/η` (the edge of stability, Cohen et al., ICLR 2021).
 ///
 /// Power iteration from `start` (a direction in the inputs' shapes; all zeros picks one) finds
-/// the eigenvalue of largest magnitude; if that one is negative, it iterates again on the Hessian
-/// shifted by it, whose largest eigenvalue is then the largest in magnitude. It stops when
-/// `‖H v − λ v‖ ≤ 1e-9 ‖H v‖`, or after 1000 products.
+/// the eigenvalue of largest magnitude; if that one is negative, or the iteration does not
+/// settle (two eigenvalues of opposite signs and one magnitude), it iterates again on the
+/// Hessian shifted by that magnitude, whose largest eigenvalue is then the dominant one. Each
+/// pass stops when `‖H v − λ v‖ ≤ 1e-9 ‖H v‖`, or after 1000 products (`converged` says which).
 ///
 /// ```
 /// use tapegrad::{Tensor, sharpness};
@@ -178,24 +182,26 @@ where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
     let product = |v: &[Tensor]| hvp(inputs, v, &f);
-    let dominant = power_iteration(start, 0.0, &product);
-    if dominant.eigenvalue >= 0.0 {
+    let (dominant, radius) = power_iteration(start, 0.0, &product);
+    if dominant.converged && dominant.eigenvalue >= 0.0 {
         return dominant;
     }
-    // Every eigenvalue of H − λI is ≥ 0 for the most negative λ: its dominant one is the top of H.
-    let shift = dominant.eigenvalue;
-    let mut top = power_iteration(&dominant.eigenvector, shift, &product);
+    // The dominant eigenvalue is negative, or two of opposite signs share its magnitude and the
+    // iteration swings between them. On H + ρI, ρ the magnitude found, every eigenvalue is ≥ 0
+    // and H's top one is the dominant one.
+    let (mut top, _) = power_iteration(&dominant.eigenvector, -radius, &product);
     top.products += dominant.products;
     top
 }
 
 /// Power iteration on `H − shift · I`, where `product` multiplies by `H`; the eigenvalue it
-/// returns is `H`'s.
+/// returns is `H`'s, beside `‖(H − shift·I) v‖` for the last unit `v` (the magnitude of the
+/// dominant eigenvalue, even where the iteration swings between two).
 fn power_iteration(
     start: &[Tensor],
     shift: f64,
     product: &impl Fn(&[Tensor]) -> Vec<Tensor>,
-) -> Sharpness {
+) -> (Sharpness, f64) {
     let dot = |a: &[Tensor], b: &[Tensor]| -> f64 {
         a.iter()
             .zip(b)
@@ -221,7 +227,7 @@ fn power_iteration(
     }
     let norm = dot(&v, &v).sqrt();
     v.iter_mut().for_each(|t| *t *= 1.0 / norm);
-    let (mut eigenvalue, mut products) = (0.0, 0);
+    let (mut eigenvalue, mut products, mut radius, mut converged) = (0.0, 0, 0.0, false);
     while products < 1000 {
         products += 1;
         let mut hv = product(&v);
@@ -230,8 +236,10 @@ fn power_iteration(
         }
         eigenvalue = dot(&v, &hv); // the Rayleigh quotient of the unit vector v
         let hv_norm = dot(&hv, &hv).sqrt();
+        radius = hv_norm;
         if hv_norm == 0.0 || !hv_norm.is_finite() {
-            break; // H − shift·I is zero (or not finite) along v: nothing more to learn
+            converged = hv_norm == 0.0; // v is in the null space: an eigenvector of 0
+            break;
         }
         let residual_squared: f64 = hv
             .iter()
@@ -248,12 +256,15 @@ fn power_iteration(
         v = hv;
         v.iter_mut().for_each(|t| *t *= 1.0 / hv_norm);
         if residual_squared.sqrt() <= 1e-9 * hv_norm {
+            converged = true;
             break;
         }
     }
-    Sharpness {
+    let sharpness = Sharpness {
         eigenvalue: eigenvalue + shift,
         eigenvector: v,
         products,
-    }
+        converged,
+    };
+    (sharpness, radius)
 }

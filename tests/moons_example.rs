@@ -298,6 +298,7 @@ fn divergence_stops_with_the_pass_and_the_cause_and_pictures_never_hang() {
         &["--lr", "1000", "--passes", "2000"][..],
         &["--lr", "1e300"],
         &["--reg", "1e300"],
+        &["--lr", "1e300", "--passes", "1"], // caught at the last reported loss
     ] {
         let args: Vec<&str> = args.iter().copied().chain(["--out", out_arg]).collect();
         let output = example_runs::run_bounded("moons", &args, 60);
@@ -338,22 +339,24 @@ fn absurd_sizes_are_refused_before_allocating() {
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_string()
     };
-    let many_sizes = (1..=10_000)
-        .map(|k| k.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let many_sizes = vec!["3"; 10_000].join(",");
     let big_label = csv("big.csv", "x1,x2,label\n0,0,0\n1,1,100000000\n");
     let huge_label = csv("huge.csv", "x1,x2,label\n0,0,0\n1,1,18446744073709551615\n");
     let twenty = csv("twenty.csv", "x1,x2,label\n0,0,0\n1,1,20\n");
     let far = csv("far.csv", "x1,x2,label\n1.7e308,0,0\n-1.7e308,1,1\n");
-    let cases: [(Vec<&str>, &str); 8] = [
+    let cases: [(Vec<&str>, &str); 10] = [
         (
             vec!["--samples", "1000000000000"],
             "more than the 10000000 points",
         ),
         (
             vec!["--hidden", "100000000000"],
-            "more than the 100000 hidden units",
+            "more than the 1000 hidden units",
+        ),
+        (vec!["--hidden", "1001"], "more than the 1000 hidden units"),
+        (
+            vec!["--samples", "10000000", "--hidden", "1000"],
+            "10000000 points × 1000 hidden units make more than the 50000000 activations",
         ),
         (
             vec!["--hidden", &many_sizes],
@@ -381,7 +384,8 @@ fn absurd_sizes_are_refused_before_allocating() {
             .chain(["--out", out.to_str().unwrap()])
             .collect();
         let output = example_runs::run_bounded("moons", &args, 60);
-        example_runs::assert_refused(&output, &format!("{:.60?}", args), message);
+        let what: String = args.join(" ").chars().take(80).collect();
+        example_runs::assert_refused(&output, &what, message);
     }
     std::fs::remove_dir_all(out).ok();
 }
@@ -406,4 +410,22 @@ fn a_reader_that_stops_reading_ends_the_run_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn the_widest_hidden_layer_allowed_trains_and_draws_in_bounded_memory() {
+    let out = scratch_dir("widest");
+    let args = [
+        "--hidden",
+        "1000",
+        "--passes",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let output = example_runs::run_bounded("moons", &args, 120);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(out.join("moons.png").exists());
+    std::fs::remove_dir_all(out).ok();
 }

@@ -4,7 +4,7 @@
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tapegrad::nn::{Activation, Batches, Linear, LoadError, Mlp, ParamGrads, Params, accuracy};
+use tapegrad::nn::{Activation, Batches, Linear, Mlp, ParamGrads, Params, WeightsError, accuracy};
 use tapegrad::optim::{
     Adam, AdamConfig, CosineAnnealingLr, LrSchedule, Optimizer, RmsProp, RmsPropConfig, Sgd,
     SgdConfig, StepLr,
@@ -383,7 +383,7 @@ fn weights_written_by_python_safetensors_load_with_names_shapes_and_values() {
     other.insert("w", Tensor::zeros(&[1]));
     assert!(matches!(
         other.load_into(path),
-        Err(LoadError::Unexpected { .. })
+        Err(WeightsError::Unexpected { .. })
     ));
 }
 
@@ -416,7 +416,7 @@ fn every_truncation_and_corruption_of_a_weight_file_is_an_error_not_a_panic() {
     );
     let not_weights = Params::from_safetensors(b"x,y,label\n0,1,0\n").unwrap_err();
     assert!(
-        matches!(not_weights, LoadError::Format { .. }),
+        matches!(not_weights, WeightsError::Format { .. }),
         "{not_weights}"
     );
 }
@@ -484,7 +484,7 @@ fn a_file_whose_shape_overflows_is_an_error_not_a_panic() {
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(header.as_bytes());
     let error = Params::from_safetensors(&bytes).unwrap_err();
-    assert!(matches!(error, LoadError::Format { .. }), "{error}");
+    assert!(matches!(error, WeightsError::Format { .. }), "{error}");
     assert!(
         error
             .to_string()

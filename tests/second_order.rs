@@ -365,3 +365,23 @@ fn sharpness_is_the_largest_eigenvalue_not_the_largest_in_magnitude() {
         top.eigenvector
     );
 }
+
+#[test]
+fn sharpness_of_two_eigenvalues_of_one_magnitude_and_opposite_signs() {
+    // Hessian diag(1, −1): plain power iteration swings between the two forever.
+    let inputs = [Tensor::scalar(0.3), Tensor::scalar(0.2)];
+    let start = [Tensor::scalar(1.0), Tensor::scalar(1.0)];
+    let top = tapegrad::sharpness(&inputs, &start, |v| (v[0].square() - v[1].square()) * 0.5);
+    assert!(top.converged, "{top:?}");
+    assert!((top.eigenvalue - 1.0).abs() < 1e-8, "{top:?}");
+}
+
+#[test]
+#[should_panic(
+    expected = "grad: this tape is a Tape::no_grad, which records no ops to differentiate"
+)]
+fn grad_on_a_no_grad_tape_is_refused_not_zero() {
+    let tape = Tape::no_grad();
+    let x = tape.var(Tensor::scalar(3.0));
+    (x * x).grad(&[x]);
+}

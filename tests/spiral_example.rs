@@ -53,7 +53,19 @@ fn trains_to_99_percent_saves_and_loads() {
     let truncated = out.join("truncated.safetensors");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
-    let cases: [(Vec<String>, &str); 5] = [
+    let cases: [(Vec<String>, &str); 8] = [
+        (
+            vec!["--hidden".into(), "100000".into()],
+            "more than the 1000 hidden units",
+        ),
+        (
+            vec!["--epochs".into(), "1000000000000000000".into()],
+            "more than the 1000000 epochs",
+        ),
+        (
+            vec!["--lr".into(), "1e300".into(), "--out".into(), path(&out)],
+            "the loss became NaN in epoch 1",
+        ),
         (
             vec!["--load".into(), path(&truncated)],
             "not a safetensors file",

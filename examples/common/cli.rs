@@ -57,6 +57,40 @@ pub fn positive_count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `value` if it is at most `limit`, else a message naming both and what they count.
+pub fn at_most(value: usize, limit: usize, what: &str) -> Result<usize, String> {
+    if value <= limit {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is more than the {limit} {what} this example allows"
+        ))
+    }
+}
+
+/// A hidden layer size, 1 to [`MAX_HIDDEN`].
+pub fn hidden_size(text: &str) -> Result<usize, String> {
+    at_most(positive_count(text)?, MAX_HIDDEN, "hidden units")
+}
+
+/// The widest hidden layer the examples accept (the tutorial's widest is 50, cs231n's 100): the
+/// decision-region picture classifies ~250,000 pixels, and at this width takes seconds.
+pub const MAX_HIDDEN: usize = 1000;
+
+/// A number as a person reads it: plain in a familiar range, else in scientific notation.
+pub fn readable(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
+        let shortest = format!("{x}");
+        if shortest.len() <= 10 {
+            shortest
+        } else {
+            format!("{x:.6}")
+        }
+    } else {
+        format!("{x:.4e}")
+    }
+}
+
 /// A finite number > 0.
 pub fn positive_number(text: &str) -> Result<f64, String> {
     number(text, |x| x > 0.0, "a positive number")

@@ -12,6 +12,10 @@ use tapegrad::Tensor;
 
 pub type Outcome = Result<(), Box<dyn Error>>;
 
+/// Pixels classified at once: with the examples' widest hidden layer (1000 units) a batch's
+/// activations take 8 MB.
+const PIXELS_PER_BATCH: usize = 1024;
+
 /// A model's predicted class for each row of a `[N, 2]` tensor of points.
 pub type Predict<'a> = Box<dyn Fn(&Tensor) -> Vec<usize> + 'a>;
 
@@ -145,8 +149,15 @@ fn draw_boundary(
             centres.extend([x1, x2]);
         }
     }
+    // In chunks of rows, so that a wide hidden layer's activations over ~250,000 pixels never
+    // need more than a chunk's memory at once.
     let pixels = Tensor::new(centres, &[columns.len() * rows.len(), 2])?;
-    let predicted = (panel.predict)(&pixels);
+    let count = pixels.shape()[0];
+    let mut predicted = Vec::with_capacity(count);
+    for start in (0..count).step_by(PIXELS_PER_BATCH) {
+        let rows = PIXELS_PER_BATCH.min(count - start);
+        predicted.extend((panel.predict)(&pixels.narrow(0, start, rows)));
+    }
     let from_labels = labels.iter().max().map_or(0, |&max| max + 1);
     let classes = panel.classes.max(from_labels);
     let pixel_area = plotting_area.strip_coord_spec();

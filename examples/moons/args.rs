@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::cli::{non_negative_number, positive_count, positive_number};
+use crate::cli::{at_most, hidden_size, non_negative_number, positive_count, positive_number};
 
 /// Trains the tutorial's 2-H-2 tanh/softmax network on two moons by full-batch gradient descent,
 /// with gradients from tapegrad's tape, and draws the decision boundary.
@@ -12,7 +12,7 @@ use crate::cli::{non_negative_number, positive_count, positive_number};
 #[command(name = "moons", version)]
 pub struct Config {
     /// Hidden layer sizes, e.g. 3 or 1,2,3,4,5,20,50 (one model each; at most 16 sizes, each
-    /// at most 100000).
+    /// at most 1000).
     #[arg(long, value_name = "LIST", default_value = "3", value_parser = hidden_size, value_delimiter = ',', allow_negative_numbers = true)]
     pub hidden: Vec<usize>,
     /// Gradient-descent passes over the whole batch.
@@ -62,17 +62,14 @@ pub struct Config {
     pub sharpness_every: usize,
 }
 
-/// Caps that keep every allocation and picture bounded: 100,000 hidden units make a 20 MB
-/// weight matrix for 100 classes' worth of grid pixels; 16 sizes make an 8-row picture.
-pub const MAX_HIDDEN: usize = 100_000;
+/// Caps that keep every allocation and picture bounded (the hidden layer's is in `cli`): 16 sizes
+/// make an 8-row picture; a layer's activations over the whole batch stay under
+/// `MAX_ACTIVATIONS` values (400 MB), whatever the points and the width.
 pub const MAX_HIDDEN_SIZES: usize = 16;
 pub const MAX_SAMPLES: usize = 10_000_000;
+pub const MAX_ACTIVATIONS: usize = 50_000_000;
 /// Noise beyond this only measures the noise, and far beyond it the samples overflow.
 pub const MAX_NOISE: f64 = 1e6;
-
-fn hidden_size(text: &str) -> Result<usize, String> {
-    at_most(positive_count(text)?, MAX_HIDDEN, "hidden units")
-}
 
 fn samples(text: &str) -> Result<usize, String> {
     at_most(positive_count(text)?, MAX_SAMPLES, "points")
@@ -84,16 +81,6 @@ fn noise(text: &str) -> Result<f64, String> {
         noise => Err(format!(
             "{noise:e} is more than the {MAX_NOISE:e} this example allows"
         )),
-    }
-}
-
-fn at_most(value: usize, limit: usize, what: &str) -> Result<usize, String> {
-    if value <= limit {
-        Ok(value)
-    } else {
-        Err(format!(
-            "{value} is more than the {limit} {what} this example allows"
-        ))
     }
 }
 

@@ -28,6 +28,7 @@ use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, logits, objective};
 use tapegrad::{Reduction, Sharpness, Tape, Tensor, Var, sharpness};
 
 use args::Config;
+use cli::readable;
 
 /// The training data: points `[N, 2]` and one class label per point.
 pub struct Data {
@@ -204,20 +205,6 @@ impl Diverged {
     }
 }
 
-/// A number as a person reads it: plain in a familiar range, else in scientific notation.
-fn readable(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
-        let shortest = format!("{x}");
-        if shortest.len() <= 10 {
-            shortest
-        } else {
-            format!("{x:.6}")
-        }
-    } else {
-        format!("{x:.4e}")
-    }
-}
-
 /// Warns once, on stderr, when the reported loss climbs above where it started or above twice
 /// its lowest so far: the sign of a step too large for a summed loss over many points. (The
 /// tutorial's own run rises only slightly, from 0.0689 to 0.0708, as it settles into its cycle.)
@@ -281,6 +268,12 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
         // Like the tutorial, the loss at pass i is that of the model after update i.
         if pass % 1000 == 0 || pass % record_every == 0 {
             let loss = reported_loss(&model, data, config.reg);
+            if !loss.is_finite() {
+                return Err(Diverged {
+                    pass: pass + 1,
+                    loss,
+                });
+            }
             if pass % 1000 == 0 {
                 println!("Loss after iteration {pass}: {loss:.6}");
             }
@@ -303,6 +296,12 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
         }
     }
     let final_loss = reported_loss(&model, data, config.reg);
+    if !final_loss.is_finite() {
+        return Err(Diverged {
+            pass: config.passes,
+            loss: final_loss,
+        });
+    }
     if losses.last().map(|&(passes, _)| passes) != Some(config.passes) {
         losses.push((config.passes, final_loss));
     }
@@ -364,6 +363,19 @@ const MAX_CLASSES: usize = 11;
 /// The largest coordinate accepted: squares and picture ranges stay far from overflow.
 const MAX_COORDINATE: f64 = 1e100;
 
+/// Refuses, before allocating them, activations of `points` × the widest hidden layer beyond
+/// [`args::MAX_ACTIVATIONS`] values: each flag within its cap can still multiply out of memory.
+fn check_activations(points: usize, config: &Config) -> Result<(), String> {
+    let widest = config.hidden.iter().copied().max().unwrap_or(1);
+    match points.checked_mul(widest) {
+        Some(values) if values <= args::MAX_ACTIVATIONS => Ok(()),
+        _ => Err(format!(
+            "{points} points × {widest} hidden units make more than the {} activations this example allows",
+            args::MAX_ACTIVATIONS
+        )),
+    }
+}
+
 /// Fails early, before training, if the pictures could not be written.
 fn check_writable(dir: &Path) -> Result<(), String> {
     let probe = dir.join(".moons-write-check");
@@ -385,7 +397,10 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             args::MAX_HIDDEN_SIZES
         ));
     }
+    let points = config.data.as_ref().map_or(config.samples, |_| 0);
+    check_activations(points, config)?;
     let data = load_data(config)?;
+    check_activations(data.labels.len(), config)?;
     if config.print_tape || config.graph.is_some() {
         show_first_pass(config, &data)?;
         return Ok(ExitCode::SUCCESS);

@@ -22,14 +22,14 @@ use tapegrad::nn::{Activation, Batches, Bound, Mlp, Params, accuracy};
 use tapegrad::optim::{Adam, Optimizer};
 use tapegrad::{Reduction, Tape, Tensor, Var};
 
-use cli::{non_negative_number, positive_count, positive_number};
+use cli::{at_most, hidden_size, non_negative_number, positive_count, positive_number};
 
 /// Trains a 2-H-3 ReLU network on cs231n's three-armed spiral with Adam on mini-batches.
 #[derive(Parser, Debug)]
 #[command(name = "spiral", version)]
 struct Config {
-    /// Passes over the 300 points.
-    #[arg(long, value_name = "N", default_value = "300", value_parser = positive_count, allow_negative_numbers = true)]
+    /// Passes over the 300 points (at most 1000000).
+    #[arg(long, value_name = "N", default_value = "300", value_parser = epochs, allow_negative_numbers = true)]
     epochs: usize,
     /// Adam's learning rate.
     #[arg(long, value_name = "X", default_value = "0.01", value_parser = positive_number, allow_negative_numbers = true)]
@@ -37,7 +37,7 @@ struct Config {
     /// L2 strength: the loss adds reg/2 · Σ W² over the weights (not the biases), as cs231n's.
     #[arg(long, value_name = "X", default_value = "0.0001", value_parser = non_negative_number, allow_negative_numbers = true)]
     reg: f64,
-    /// Hidden layer size.
+    /// Hidden layer size (at most 1000).
     #[arg(long, value_name = "N", default_value = "100", value_parser = hidden_size, allow_negative_numbers = true)]
     hidden: usize,
     /// Mini-batch size.
@@ -62,14 +62,8 @@ struct Config {
     load: Option<PathBuf>,
 }
 
-/// A hidden layer of 1 to 100,000 units: beyond that the grid picture's one batch would not fit.
-fn hidden_size(text: &str) -> Result<usize, String> {
-    match positive_count(text)? {
-        size if size <= 100_000 => Ok(size),
-        size => Err(format!(
-            "{size} is more than the 100000 units this example allows"
-        )),
-    }
+fn epochs(text: &str) -> Result<usize, String> {
+    at_most(positive_count(text)?, 1_000_000, "epochs")
 }
 
 /// Mean cross-entropy plus reg/2 · Σ W² over the weights: cs231n's loss.
@@ -87,11 +81,12 @@ fn loss<'t>(model: &Mlp, params: &Bound<'t>, x: Var<'t>, labels: &[usize], reg: 
     data_loss + reg / 2.0 * squares
 }
 
-/// The predicted class of each row of `x`, on a tape that records no ops.
-fn predict(model: &Mlp, params: &Params, x: &Tensor) -> Vec<usize> {
+/// The logits for each row of `x`, on a tape that records no ops.
+fn logits(model: &Mlp, params: &Params, x: &Tensor) -> Tensor {
     let tape = Tape::no_grad();
-    let logits = model.forward(&params.copied_to(&tape), tape.constant(x.clone()));
-    logits.value().argmax_axis(1)
+    model
+        .forward(&params.copied_to(&tape), tape.constant(x.clone()))
+        .value()
 }
 
 fn run(config: &Config) -> Result<(), String> {
@@ -100,6 +95,12 @@ fn run(config: &Config) -> Result<(), String> {
     let mut params = Params::new();
     let sizes = [2, config.hidden, 3];
     let model = Mlp::new(&mut params, "mlp", &sizes, Activation::Relu, &mut rng);
+    std::fs::create_dir_all(&config.out).map_err(|error| {
+        format!(
+            "--out {}: cannot write there: {error}",
+            config.out.display()
+        )
+    })?;
 
     if let Some(path) = &config.load {
         params
@@ -108,7 +109,7 @@ fn run(config: &Config) -> Result<(), String> {
     } else {
         let mut optimizer = Adam::new(config.lr);
         let mut tape = Tape::new();
-        let mut losses: Vec<(usize, f64)> = Vec::with_capacity(config.epochs);
+        let mut losses: Vec<(usize, f64)> = Vec::new();
         for epoch in 1..=config.epochs {
             let mut total = 0.0;
             for (batch, batch_labels) in
@@ -116,13 +117,15 @@ fn run(config: &Config) -> Result<(), String> {
             {
                 tape.clear();
                 let bound = params.on_tape(&tape);
-                let loss = loss(
-                    &model,
-                    &bound,
-                    tape.constant(batch),
-                    &batch_labels,
-                    config.reg,
-                );
+                let batch = tape.constant(batch);
+                let loss = loss(&model, &bound, batch, &batch_labels, config.reg);
+                if !loss.item().is_finite() {
+                    return Err(format!(
+                        "the loss became {} in epoch {epoch}: the learning rate {} is too large; try a smaller --lr",
+                        loss.item(),
+                        cli::readable(config.lr)
+                    ));
+                }
                 total += loss.item() * batch_labels.len() as f64;
                 let grads = bound.backward(loss);
                 optimizer.step(&mut params, &grads);
@@ -130,35 +133,22 @@ fn run(config: &Config) -> Result<(), String> {
             let mean_loss = total / labels.len() as f64;
             losses.push((epoch, mean_loss));
             if epoch % 50 == 0 || epoch == 1 || epoch == config.epochs {
-                let eval = Tape::no_grad();
-                let logits = model.forward(&params.copied_to(&eval), eval.constant(x.clone()));
-                let correct = accuracy(&logits.value(), &labels);
+                let correct = accuracy(&logits(&model, &params, &x), &labels);
                 println!(
                     "epoch {epoch}: loss {mean_loss:.4}, accuracy {:.1}%",
                     100.0 * correct
                 );
             }
         }
-        std::fs::create_dir_all(&config.out).map_err(|error| {
-            format!(
-                "--out {}: cannot write there: {error}",
-                config.out.display()
-            )
-        })?;
         let curve = plot::Curve {
             label: "mean loss".into(),
             points: losses,
             dots: false,
         };
         let title = "loss (mean cross-entropy + L2) per epoch";
-        plot::curves(
-            &config.out.join("loss.png"),
-            title,
-            "loss (log scale)",
-            &[curve],
-            None,
-        )
-        .map_err(|error| format!("loss.png: {error}"))?;
+        let path = config.out.join("loss.png");
+        plot::curves(&path, title, "loss (log scale)", &[curve], None)
+            .map_err(|error| format!("loss.png: {error}"))?;
         if let Some(path) = &config.save {
             params
                 .save(path)
@@ -167,20 +157,8 @@ fn run(config: &Config) -> Result<(), String> {
         }
     }
 
-    let predictions = predict(&model, &params, &x);
-    let correct = predictions
-        .iter()
-        .zip(&labels)
-        .filter(|(p, l)| p == l)
-        .count();
-    let accuracy = correct as f64 / labels.len() as f64;
+    let accuracy = accuracy(&logits(&model, &params, &x), &labels);
     println!("train accuracy: {:.1}%", 100.0 * accuracy);
-    std::fs::create_dir_all(&config.out).map_err(|error| {
-        format!(
-            "--out {}: cannot write there: {error}",
-            config.out.display()
-        )
-    })?;
     let path = config.out.join("spiral.png");
     let panel = plot::Panel {
         title: format!(
@@ -189,7 +167,7 @@ fn run(config: &Config) -> Result<(), String> {
             100.0 * accuracy
         ),
         classes: 3,
-        predict: Box::new(|points| predict(&model, &params, points)),
+        predict: Box::new(|points| logits(&model, &params, points).argmax_axis(1)),
     };
     plot::boundary(&path, &x, &labels, &panel).map_err(|error| format!("spiral.png: {error}"))?;
     println!("picture: {}", path.display());

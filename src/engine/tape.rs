@@ -233,10 +233,20 @@ impl Tape {
         location: &'static Location<'static>,
         record: impl FnOnce() -> T,
     ) -> T {
+        /// Puts the outer location back even if `record` panics (a tape reused after
+        /// `catch_unwind` must not go on naming the wrong lines).
+        struct Restore<'a>(
+            &'a Cell<Option<&'static Location<'static>>>,
+            Option<&'static Location<'static>>,
+        );
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
         let outer = self.recording_backward_of.replace(Some(location));
-        let result = record();
-        self.recording_backward_of.set(outer);
-        result
+        let _restore = Restore(&self.recording_backward_of, outer);
+        record()
     }
 
     #[track_caller]

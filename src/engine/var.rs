@@ -157,6 +157,13 @@ impl<'t> Var<'t> {
     /// ```
     #[track_caller]
     pub fn grad_with(self, seed: Var<'t>, wrt: &[Var<'t>]) -> Vec<Var<'t>> {
+        if !self.tape.records_gradients() {
+            panic!(
+                "grad: this tape is a Tape::no_grad, which records no ops to differentiate; \
+                 use Tape::new() at {}",
+                std::panic::Location::caller()
+            );
+        }
         self.tape.check_owns(seed, "grad_with");
         for &var in wrt {
             self.tape.check_owns(var, "grad");

@@ -45,7 +45,12 @@ impl Linear {
         out_features: usize,
         rng: &mut R,
     ) -> Linear {
-        let bound = 1.0 / (in_features as f64).sqrt();
+        // No inputs: PyTorch's bound is 0 then, not 1/√0.
+        let bound = if in_features == 0 {
+            0.0
+        } else {
+            1.0 / (in_features as f64).sqrt()
+        };
         let weight = init::uniform(&[in_features, out_features], -bound, bound, rng);
         let bias = init::uniform(&[1, out_features], -bound, bound, rng);
         Linear {

@@ -40,7 +40,7 @@ pub use batches::Batches;
 pub use layers::{Activation, Linear, Mlp};
 pub use params::{Bound, OnTape, ParamGrads, ParamId, Params};
 #[cfg(feature = "safetensors")]
-pub use save::{LoadError, MAX_FILE_BYTES};
+pub use save::{MAX_FILE_BYTES, WeightsError};
 
 use crate::Tensor;
 
@@ -50,9 +50,20 @@ use crate::Tensor;
 /// let logits = tapegrad::Tensor::from_rows(&[[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]]);
 /// assert_eq!(tapegrad::nn::accuracy(&logits, &[0, 1, 1]), 2.0 / 3.0);
 /// ```
+/// Panics, naming both counts and the caller's line, unless there is one label per row.
 #[track_caller]
 pub fn accuracy(logits: &Tensor, labels: &[usize]) -> f64 {
     let predictions = logits.argmax_axis(1);
+    if predictions.len() != labels.len() {
+        crate::tensor::shape_panic(
+            "accuracy",
+            format_args!(
+                "{} labels for logits {:?}: need one label per row",
+                labels.len(),
+                logits.shape()
+            ),
+        );
+    }
     let correct = predictions
         .iter()
         .zip(labels)

@@ -14,9 +14,9 @@ use crate::Tensor;
 /// what a wrong path (a device, a huge file) can make it allocate.
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
-/// Why weights could not be saved or loaded.
+/// Why weights could not be saved or loaded (a safetensors file, or its fit to a model).
 #[derive(Debug)]
-pub enum LoadError {
+pub enum WeightsError {
     /// The file could not be read or written.
     Io {
         /// The file.
@@ -64,30 +64,30 @@ pub enum LoadError {
     },
 }
 
-impl fmt::Display for LoadError {
+impl fmt::Display for WeightsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            LoadError::TooLarge { path } => write!(
+            WeightsError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            WeightsError::TooLarge { path } => write!(
                 f,
                 "{}: larger than {} GiB, not a weight file of this model",
                 path.display(),
                 MAX_FILE_BYTES >> 30
             ),
-            LoadError::Format { path, message } => {
+            WeightsError::Format { path, message } => {
                 write!(f, "{}: not a safetensors file: {message}", path.display())
             }
-            LoadError::Dtype { name, dtype } => {
+            WeightsError::Dtype { name, dtype } => {
                 write!(f, "tensor {name} is {dtype}, not F64")
             }
-            LoadError::Missing { name } => write!(f, "the file has no tensor {name}"),
-            LoadError::Unexpected { name } => {
+            WeightsError::Missing { name } => write!(f, "the file has no tensor {name}"),
+            WeightsError::Unexpected { name } => {
                 write!(
                     f,
                     "the file's tensor {name} is not a parameter of the model"
                 )
             }
-            LoadError::Shape {
+            WeightsError::Shape {
                 name,
                 expected,
                 found,
@@ -99,7 +99,7 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for WeightsError {}
 
 impl Params {
     /// The parameters as the bytes of a safetensors file, f64, under their names.
@@ -131,21 +131,21 @@ impl Params {
     /// Every tensor of a safetensors file's bytes as a parameter (they must all be f64), in
     /// the file's order (writers sort them by name, so a saved collection comes back sorted;
     /// [`load_into`](Params::load_into) matches by name and keeps the model's order).
-    pub fn from_safetensors(bytes: &[u8]) -> Result<Params, LoadError> {
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Params, WeightsError> {
         read(bytes, Path::new("<bytes>"))
     }
 
     /// Writes the parameters to a safetensors file (PyTorch: `safetensors.torch.save_file`).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), LoadError> {
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), WeightsError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_safetensors()).map_err(|source| LoadError::Io {
+        std::fs::write(path, self.to_safetensors()).map_err(|source| WeightsError::Io {
             path: path.into(),
             source,
         })
     }
 
     /// Reads every tensor of a safetensors file as a parameter (PyTorch: `load_file`).
-    pub fn load(path: impl AsRef<Path>) -> Result<Params, LoadError> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Params, WeightsError> {
         let path = path.as_ref();
         read(&read_capped(path)?, path)
     }
@@ -172,22 +172,22 @@ impl Params {
     /// assert_eq!(error.to_string(), "tensor w has shape [2], the model's [3]");
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
-    pub fn load_into(&mut self, path: impl AsRef<Path>) -> Result<(), LoadError> {
+    pub fn load_into(&mut self, path: impl AsRef<Path>) -> Result<(), WeightsError> {
         let loaded = Params::load(path)?;
         self.replace_from(loaded)
     }
 
     /// Takes every parameter's value from `loaded`, which must have exactly these names and shapes.
-    pub fn replace_from(&mut self, loaded: Params) -> Result<(), LoadError> {
+    pub fn replace_from(&mut self, loaded: Params) -> Result<(), WeightsError> {
         if let Some((_, name, _)) = loaded.iter().find(|(_, name, _)| self.id(name).is_none()) {
-            return Err(LoadError::Unexpected { name: name.into() });
+            return Err(WeightsError::Unexpected { name: name.into() });
         }
         for (_, name, value) in self.iter() {
             let Some(found) = loaded.get(name) else {
-                return Err(LoadError::Missing { name: name.into() });
+                return Err(WeightsError::Missing { name: name.into() });
             };
             if found.shape() != value.shape() {
-                return Err(LoadError::Shape {
+                return Err(WeightsError::Shape {
                     name: name.into(),
                     expected: value.shape().to_vec(),
                     found: found.shape().to_vec(),
@@ -203,8 +203,8 @@ impl Params {
 }
 
 /// The file's bytes, refusing more than [`MAX_FILE_BYTES`] before allocating them.
-fn read_capped(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let io = |source| LoadError::Io {
+fn read_capped(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let io = |source| WeightsError::Io {
         path: path.into(),
         source,
     };
@@ -214,13 +214,13 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, LoadError> {
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(LoadError::TooLarge { path: path.into() });
+        return Err(WeightsError::TooLarge { path: path.into() });
     }
     Ok(bytes)
 }
 
-fn read(bytes: &[u8], path: &Path) -> Result<Params, LoadError> {
-    let file = SafeTensors::deserialize(bytes).map_err(|error| LoadError::Format {
+fn read(bytes: &[u8], path: &Path) -> Result<Params, WeightsError> {
+    let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Format {
         path: path.into(),
         message: error.to_string(),
     })?;
@@ -230,7 +230,7 @@ fn read(bytes: &[u8], path: &Path) -> Result<Params, LoadError> {
     let mut params = Params::new();
     for (name, view) in tensors {
         if view.dtype() != Dtype::F64 {
-            return Err(LoadError::Dtype {
+            return Err(WeightsError::Dtype {
                 name: name.into(),
                 dtype: format!("{:?}", view.dtype()),
             });
@@ -241,7 +241,7 @@ fn read(bytes: &[u8], path: &Path) -> Result<Params, LoadError> {
             .map(|bytes| f64::from_le_bytes(bytes.try_into().expect("8 bytes")))
             .collect();
         // The reader checked the sizes, but a shape with a zero length may still overflow ours.
-        let tensor = Tensor::new(data, view.shape()).map_err(|error| LoadError::Format {
+        let tensor = Tensor::new(data, view.shape()).map_err(|error| WeightsError::Format {
             path: path.into(),
             message: format!("tensor '{name}': {error}"),
         })?;

@@ -43,7 +43,8 @@ impl Op for Sub {
         vec![args.wants(0).then(|| g.clone()), args.wants(1).then(|| -g)]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output), Some(-args.grad_output)])
+        let g = args.grad_output;
+        Some(vec![args.wants(0).then_some(g), args.wants(1).then(|| -g)])
     }
 }
 
@@ -89,9 +90,9 @@ impl Op for Div {
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         let (b, g, quotient) = (args.inputs[1], args.grad_output, args.output);
-        let grad_a = g / b;
+        let grad_a = g / b; // b's gradient is built from it, so it is recorded either way
         Some(vec![
-            Some(grad_a),
+            args.wants(0).then_some(grad_a),
             args.wants(1).then(|| -(grad_a * quotient)),
         ])
     }

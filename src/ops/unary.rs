@@ -168,14 +168,15 @@ impl Op for Relu {
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         let (x, g) = (args.inputs[0], args.grad_output);
+        // PyTorch's threshold_backward: 0 where x ≤ 0, else the gradient (NaN passes it on).
         vec![Some(g.zip_map(x, "relu backward", |g, x| {
-            if x > 0.0 { g } else { 0.0 }
+            if x <= 0.0 { 0.0 } else { g }
         }))]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         // The slope is 1 or 0, constant on each side of the kink: its own derivative is 0.
         let (x, g) = (args.inputs[0], args.grad_output);
-        let slope = x.value().map(|x| if x > 0.0 { 1.0 } else { 0.0 });
+        let slope = x.value().map(|x| if x <= 0.0 { 0.0 } else { 1.0 });
         Some(vec![Some(g * x.tape().constant(slope))])
     }
 }

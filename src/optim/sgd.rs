@@ -33,8 +33,8 @@ pub struct Sgd {
     state: Slots,
 }
 
-/// The settings of [`Sgd`], with PyTorch's names; [`Default`] is plain descent at `lr = 0.01`
-/// (PyTorch has no default rate for SGD).
+/// The settings of [`Sgd`], with PyTorch's names; [`Default`] is PyTorch's `SGD()`: plain
+/// descent at `lr = 1e-3`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SgdConfig {
     /// The learning rate `lr`.
@@ -52,7 +52,7 @@ pub struct SgdConfig {
 impl Default for SgdConfig {
     fn default() -> SgdConfig {
         SgdConfig {
-            lr: 0.01,
+            lr: 1e-3,
             momentum: 0.0,
             dampening: 0.0,
             weight_decay: 0.0,
