@@ -69,6 +69,15 @@ impl Params {
     }
 
     /// Adds a parameter; panics, naming it and the caller's line, if the name is taken.
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::Tensor;
+    /// let mut params = Params::new();
+    /// let w = params.insert("w", Tensor::zeros(&[2, 3]));
+    /// assert_eq!((params.name(w), params[w].shape()), ("w", &[2, 3][..]));
+    /// assert_eq!(params.id("w"), Some(w));
+    /// ```
     #[track_caller]
     pub fn insert(&mut self, name: &str, value: Tensor) -> ParamId {
         if self.id(name).is_some() {
@@ -141,6 +150,19 @@ impl Params {
 
     /// Holds parameter `id` fixed: it goes on the tape as a constant, gets no gradient, and
     /// optimizers leave it alone. PyTorch: `param.requires_grad_(False)`.
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::{Tape, Tensor};
+    /// let mut params = Params::new();
+    /// let (w, b) = (params.insert("w", Tensor::scalar(2.0)), params.insert("b", Tensor::scalar(1.0)));
+    /// params.freeze(b);
+    /// let tape = Tape::new();
+    /// let bound = params.on_tape(&tape);
+    /// let loss = bound[w] * bound[b];
+    /// let grads = bound.backward(loss);
+    /// assert!(grads[w].is_some() && grads[b].is_none());
+    /// ```
     pub fn freeze(&mut self, id: ParamId) {
         self.entries[id.0].trainable = false;
     }
@@ -158,7 +180,25 @@ impl Params {
     /// Moves every parameter onto `tape`, named, as a variable (a constant if frozen), without a
     /// copy. They come back into this collection when the returned [`OnTape`] is consumed by
     /// [`backward`](OnTape::backward) or dropped; the tape is then spent, as after
-    /// [`Tape::take`], until it is [`clear`](Tape::clear)ed.
+    /// [`Tape::take`], until it is [`clear`](Tape::clear)ed. PyTorch has no such step: its
+    /// parameters carry their gradients with them.
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::{Tape, Tensor};
+    /// let mut params = Params::new();
+    /// let w = params.insert("w", Tensor::from_slice(&[3.0]));
+    /// let mut tape = Tape::new();
+    /// for _ in 0..2 {
+    ///     tape.clear();
+    ///     let bound = params.on_tape(&tape); // `params` is borrowed until `backward`
+    ///     assert!(tape.to_string().contains("variable w"));
+    ///     let loss = bound[w].square().sum();
+    ///     let grads = bound.backward(loss);
+    ///     params.value_mut(w).add_scaled(-0.25, grads[w].as_ref().unwrap());
+    /// }
+    /// assert_eq!(params[w].data(), &[0.75]); // 3 → 1.5 → 0.75
+    /// ```
     #[track_caller]
     pub fn on_tape<'t, 'p>(&'p mut self, tape: &'t Tape) -> OnTape<'t, 'p> {
         // A loop, not a closure, so that each node records the caller's line.
@@ -296,6 +336,13 @@ impl ParamGrads {
     }
 
     /// The Euclidean norm of all gradients together, as if they were one vector.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// use tapegrad::nn::ParamGrads;
+    /// let grads: ParamGrads = vec![Some(Tensor::from_slice(&[3.0])), None, Some(Tensor::from_slice(&[4.0]))].into();
+    /// assert_eq!(grads.global_norm(), 5.0);
+    /// ```
     pub fn global_norm(&self) -> f64 {
         let squares = self.iter().flatten();
         squares

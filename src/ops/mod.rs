@@ -78,6 +78,13 @@
 //!   so their own backwards give third derivatives and beyond. An op without it still gives
 //!   first derivatives everywhere; a second one through it panics, naming the op and its line.
 //!
+//! Why two backwards and not one: a backward written once, generic over tensors and variables,
+//! could not disagree with itself, but it would cost the first-order path its fused kernels
+//! (`tanh`'s backward in one pass, `cross_entropy`'s saved probabilities, `matmul`'s transposed
+//! GEMMs without copies). So the tensor backward stays as fast as it was, and
+//! `tests/gradcheck_ops.rs` holds every built-in op's two backwards against each other to 1e-13,
+//! as [`gradgradcheck`](crate::gradgradcheck) does for yours.
+//!
 //! What is the op's job:
 //! - **One gradient per input, each of the input's shape** (or the broadcast shape above), in
 //!   both backwards, and the same numbers from both: [`gradgradcheck`](crate::gradgradcheck)

@@ -25,6 +25,22 @@ use crate::Tensor;
 use crate::nn::{ParamGrads, ParamId, Params};
 
 /// Updates parameters from their gradients. PyTorch: `torch.optim.Optimizer`.
+///
+/// ```
+/// use tapegrad::nn::Params;
+/// use tapegrad::optim::{Optimizer, Sgd, SgdConfig};
+/// use tapegrad::Tensor;
+/// let mut params = Params::new();
+/// let w = params.insert("w", Tensor::from_slice(&[1.0]));
+/// let mut optimizer: Box<dyn Optimizer> = Box::new(Sgd::with(SgdConfig { lr: 0.1, momentum: 0.9, ..SgdConfig::default() }));
+/// for _ in 0..2 {
+///     optimizer.step(&mut params, &vec![Some(Tensor::from_slice(&[1.0]))].into());
+/// }
+/// // Momentum: 1 − 0.1 · 1 − 0.1 · (0.9 + 1).
+/// assert!((params[w].item() - 0.71).abs() < 1e-15);
+/// let state = optimizer.state(&params); // the momentum buffer, by name, to save
+/// assert!(state.get("momentum_buffer.w").is_some());
+/// ```
 pub trait Optimizer {
     /// One update of every trainable parameter that has a gradient in `grads`.
     fn step(&mut self, params: &mut Params, grads: &ParamGrads);
