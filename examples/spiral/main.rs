@@ -89,7 +89,9 @@ fn logits(model: &Mlp, params: &Params, x: &Tensor) -> Tensor {
         .value()
 }
 
-fn run(config: &Config) -> Result<(), String> {
+/// Trains (or loads) and draws; a diverging run is `Ok(ExitCode::FAILURE)` after its one line,
+/// as in the moons example, and bad input an `Err`.
+fn run(config: &Config) -> Result<ExitCode, String> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let (x, labels) = make_spiral(100, 3, 0.2, &mut rng);
     let mut params = Params::new();
@@ -120,11 +122,12 @@ fn run(config: &Config) -> Result<(), String> {
                 let batch = tape.constant(batch);
                 let loss = loss(&model, &bound, batch, &batch_labels, config.reg);
                 if !loss.item().is_finite() {
-                    return Err(format!(
-                        "the loss became {} in epoch {epoch}: the learning rate {} is too large; try a smaller --lr",
+                    eprintln!(
+                        "spiral: the loss became {} in epoch {epoch}: the learning rate {} is too large; try a smaller --lr",
                         loss.item(),
                         cli::readable(config.lr)
-                    ));
+                    );
+                    return Ok(ExitCode::FAILURE);
                 }
                 total += loss.item() * batch_labels.len() as f64;
                 let grads = bound.backward(loss);
@@ -171,7 +174,7 @@ fn run(config: &Config) -> Result<(), String> {
     };
     plot::boundary(&path, &x, &labels, &panel).map_err(|error| format!("spiral.png: {error}"))?;
     println!("picture: {}", path.display());
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -181,7 +184,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     match run(&config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("spiral: {message}");
             ExitCode::from(2)
