@@ -13,7 +13,8 @@
 //! | file | ops |
 //! |---|---|
 //! | `arith.rs` | `+ - * /` (broadcasting), negation, scalar scale and shift |
-//! | `unary.rs` | `tanh exp log sigmoid relu sqrt square powf abs sin cos leaky_relu` |
+//! | `unary.rs` | `tanh exp log sigmoid sqrt square powf sin cos` |
+//! | `piecewise.rs` | `relu leaky_relu abs` |
 //! | `linalg.rs` | `matmul transpose reshape` |
 //! | `reduce.rs` | `sum mean sum_axis mean_axis max_axis` |
 //! | `select.rs` | `narrow index_select` [`concat`](concat()) [`stack`](stack()) |
@@ -102,6 +103,7 @@
 mod arith;
 mod linalg;
 mod loss;
+mod piecewise;
 mod reduce;
 mod select;
 mod softmax;
@@ -110,9 +112,10 @@ mod unary;
 pub use arith::{Add, Div, DivScalar, Mul, Scale, Shift, Sub};
 pub use linalg::{MatMul, Reshape, Transpose};
 pub use loss::BinaryCrossEntropyWithLogits;
+pub use piecewise::{Abs, LeakyRelu, Relu};
 pub use reduce::{MaxAxis, Mean, MeanAxis, Sum, SumAxis};
 pub use select::{Concat, IndexAdd, IndexSelect, Narrow, Unnarrow, concat, stack};
 pub use softmax::{CrossEntropy, LogSoftmax, Reduction, Softmax};
-pub use unary::{Abs, Cos, Exp, LeakyRelu, Log, PowF, Relu, Sigmoid, Sin, Sqrt, Square, Tanh};
+pub use unary::{Cos, Exp, Log, PowF, Sigmoid, Sin, Sqrt, Square, Tanh};
 
 pub use crate::engine::{BackwardArgs, BroadcastTo, InputGrads, Op, SumTo};
