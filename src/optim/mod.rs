@@ -9,6 +9,28 @@
 //! steps allocate nothing; [`Optimizer::state`] and [`Optimizer::load_state`] turn it into named
 //! tensors and back, to save beside the weights.
 
+/// The [`Optimizer`] methods every optimizer here shares: its learning rate is `config.lr` and
+/// its state a [`Slots`] named `state`. Used inside each `impl Optimizer`.
+macro_rules! config_lr_and_state {
+    () => {
+        fn learning_rate(&self) -> f64 {
+            self.config.lr
+        }
+
+        fn set_learning_rate(&mut self, learning_rate: f64) {
+            self.config.lr = learning_rate;
+        }
+
+        fn state(&self, params: &Params) -> Params {
+            self.state.save(params)
+        }
+
+        fn load_state(&mut self, params: &Params, state: &Params) -> Result<(), super::StateError> {
+            self.state.load(params, state)
+        }
+    };
+}
+
 mod adam;
 mod rmsprop;
 mod schedule;

@@ -1,6 +1,6 @@
 //! RMSprop.
 
-use super::{Optimizer, Slots, StateError, decayed, lerp};
+use super::{Optimizer, Slots, decayed, lerp};
 use crate::Tensor;
 use crate::nn::{ParamGrads, Params};
 
@@ -121,19 +121,6 @@ impl Optimizer for RmsProp {
             });
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.config.lr = learning_rate;
-    }
-
-    fn state(&self, params: &Params) -> Params {
-        self.state.save(params)
-    }
-
-    fn load_state(&mut self, params: &Params, state: &Params) -> Result<(), StateError> {
-        self.state.load(params, state)
-    }
+    // The learning rate in `config.lr`, the state in `state`: as every optimizer here.
+    config_lr_and_state!();
 }
