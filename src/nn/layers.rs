@@ -67,6 +67,14 @@ impl Linear {
 }
 
 /// The function between the layers of an [`Mlp`].
+///
+/// ```
+/// use tapegrad::nn::Activation;
+/// use tapegrad::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_slice(&[-2.0, 3.0]));
+/// assert_eq!(Activation::LeakyRelu(0.1).apply(x).value().data(), &[-0.2, 3.0]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
     /// `tanh`, the tutorial's. PyTorch: `nn.Tanh`.

@@ -118,6 +118,16 @@ impl Params {
     }
 
     /// Every parameter with its id and name, in insertion order. PyTorch: `named_parameters()`.
+    ///
+    /// ```
+    /// use tapegrad::nn::{Linear, Params};
+    /// use tapegrad::rand::{SeedableRng, rngs::StdRng};
+    /// let mut params = Params::new();
+    /// Linear::new(&mut params, "fc", 4, 2, &mut StdRng::seed_from_u64(0));
+    /// let names: Vec<&str> = params.iter().map(|(_, name, _)| name).collect();
+    /// assert_eq!(names, ["fc.weight", "fc.bias"]);
+    /// assert_eq!((params.len(), params.num_elements()), (2, 4 * 2 + 2));
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (ParamId, &str, &Tensor)> {
         self.entries
             .iter()

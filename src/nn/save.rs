@@ -15,6 +15,12 @@ use crate::Tensor;
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// Why weights could not be saved or loaded (a safetensors file, or its fit to a model).
+///
+/// ```
+/// use tapegrad::nn::{Params, WeightsError};
+/// let error = Params::from_safetensors(b"not weights").unwrap_err();
+/// assert!(matches!(error, WeightsError::Format { .. }), "{error}");
+/// ```
 #[derive(Debug)]
 pub enum WeightsError {
     /// The file could not be read or written.

@@ -89,7 +89,13 @@ impl Adam {
         })
     }
 
-    /// With these settings: `Adam::with(AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() })`.
+    /// With these settings.
+    ///
+    /// ```
+    /// use tapegrad::optim::{Adam, AdamConfig, Optimizer};
+    /// let adam = Adam::with(AdamConfig { lr: 0.01, amsgrad: true, ..AdamConfig::default() });
+    /// assert_eq!((adam.learning_rate(), adam.config.betas), (0.01, (0.9, 0.999)));
+    /// ```
     pub fn with(config: AdamConfig) -> Adam {
         Adam {
             config,

@@ -74,7 +74,13 @@ impl RmsProp {
         })
     }
 
-    /// With these settings: `RmsProp::with(RmsPropConfig { centered: true, ..Default::default() })`.
+    /// With these settings.
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, RmsProp, RmsPropConfig};
+    /// let rmsprop = RmsProp::with(RmsPropConfig { centered: true, ..RmsPropConfig::default() });
+    /// assert_eq!((rmsprop.learning_rate(), rmsprop.config.alpha), (1e-2, 0.99));
+    /// ```
     pub fn with(config: RmsPropConfig) -> RmsProp {
         RmsProp {
             config,

@@ -70,7 +70,13 @@ impl Sgd {
         })
     }
 
-    /// With these settings: `Sgd::with(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() })`.
+    /// With these settings.
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, Sgd, SgdConfig};
+    /// let sgd = Sgd::with(SgdConfig { lr: 0.05, momentum: 0.9, nesterov: true, ..SgdConfig::default() });
+    /// assert_eq!((sgd.learning_rate(), SgdConfig::default().lr), (0.05, 1e-3));
+    /// ```
     pub fn with(config: SgdConfig) -> Sgd {
         Sgd {
             config,
