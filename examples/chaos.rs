@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use tapegrad::datasets::make_moons_numpy;
 use tapegrad::numpy_random::RandomState;
-use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::tutorial::TwoLayer;
+use tapegrad::{Tape, Tensor};
 
 const PASSES: usize = 20000;
 
@@ -16,23 +16,9 @@ const PASSES: usize = 20000;
 fn final_loss(mut model: TwoLayer, x: &Tensor, labels: &[usize]) -> f64 {
     let mut tape = Tape::new();
     for _ in 0..PASSES {
-        tape.clear();
-        let params = model.on_tape(&tape);
-        let loss = objective(
-            tape.constant(x.clone()),
-            labels,
-            params,
-            0.01,
-            Reduction::Sum,
-        );
-        model.descend(
-            &TwoLayerGradients::from_tape(&loss.backward(), params),
-            0.01,
-        );
+        model.descend_by_tape(&mut tape, x, labels, 0.01, 0.01);
     }
-    let tape = Tape::new();
-    let data = tape.constant(x.clone());
-    objective(data, labels, model.on_tape(&tape), 0.01, Reduction::Mean).item()
+    model.printed_loss(x, labels, 0.01)
 }
 
 fn main() -> ExitCode {

@@ -333,4 +333,59 @@ impl TwoLayer {
         self.w2.add_scaled(-learning_rate, &gradients.w2);
         self.b2.add_scaled(-learning_rate, &gradients.b2);
     }
+
+    /// One pass of the tutorial's training with the tape in place of its hand formulas: the
+    /// gradients of the summed [`objective`] on `tape` (cleared first, so its memory is reused),
+    /// then [`descend`](TwoLayer::descend).
+    ///
+    /// ```
+    /// use tapegrad::tutorial::TwoLayer;
+    /// use tapegrad::{Tape, Tensor};
+    /// let x = Tensor::from_rows(&[[0.5, 1.0], [-1.0, 0.2]]);
+    /// let mut model = TwoLayer::tutorial_init(3, 2);
+    /// let before = model.printed_loss(&x, &[0, 1], 0.01);
+    /// let mut tape = Tape::new();
+    /// for _ in 0..10 {
+    ///     model.descend_by_tape(&mut tape, &x, &[0, 1], 0.01, 0.01);
+    /// }
+    /// assert!(model.printed_loss(&x, &[0, 1], 0.01) < before);
+    /// ```
+    pub fn descend_by_tape(
+        &mut self,
+        tape: &mut Tape,
+        x: &Tensor,
+        labels: &[usize],
+        reg: f64,
+        learning_rate: f64,
+    ) {
+        tape.clear();
+        let params = self.on_tape(tape);
+        let loss = objective(
+            tape.constant(x.clone()),
+            labels,
+            params,
+            reg,
+            Reduction::Sum,
+        );
+        let gradients = TwoLayerGradients::from_tape(&loss.backward(), params);
+        self.descend(&gradients, learning_rate);
+    }
+
+    /// The loss the tutorial prints (its `calculate_loss`): the [`objective`] with
+    /// [`Reduction::Mean`], evaluated on a tape that records no ops.
+    ///
+    /// ```
+    /// use tapegrad::tutorial::TwoLayer;
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_rows(&[[0.0, 0.0]]);
+    /// // Zero input, zero biases: equal logits, so ln 2, plus the penalty over one point.
+    /// let model = TwoLayer::tutorial_init(3, 2);
+    /// let penalty = 0.01 / 2.0 * (model.w1.data().iter().chain(model.w2.data()).map(|w| w * w).sum::<f64>());
+    /// assert!((model.printed_loss(&x, &[0], 0.01) - (2f64.ln() + penalty)).abs() < 1e-15);
+    /// ```
+    pub fn printed_loss(&self, x: &Tensor, labels: &[usize], reg: f64) -> f64 {
+        let tape = Tape::no_grad();
+        let data = tape.constant(x.clone());
+        objective(data, labels, self.on_tape(&tape), reg, Reduction::Mean).item()
+    }
 }

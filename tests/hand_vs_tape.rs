@@ -143,13 +143,6 @@ fn both_agree_with_finite_differences() {
     }
 }
 
-/// The loss the tutorial prints for `model` (its objective over N).
-fn printed_loss(model: &TwoLayer, x: &Tensor, labels: &[usize]) -> f64 {
-    let tape = Tape::new();
-    let data = tape.constant(x.clone());
-    objective(data, labels, model.on_tape(&tape), 0.01, Reduction::Mean).item()
-}
-
 /// The tutorial's run driven by the tape and by the hand formulas. From about pass 1100 the run
 /// amplifies last-bit differences and ends in a period-2 oscillation whose phase they decide, so
 /// the weights are compared at pass 1000 and the final losses against the oscillation's band.
@@ -175,7 +168,7 @@ fn the_tutorials_run_driven_either_way_agrees_early_and_ends_in_the_same_band() 
         }
     }
     for (driver, model) in [("tape", &by_tape), ("hand", &by_hand)] {
-        let loss = printed_loss(model, &x, &labels);
+        let loss = model.printed_loss(&x, &labels, 0.01);
         assert!(
             (0.0707..0.0714).contains(&loss),
             "{driver}-driven final loss {loss} outside the tutorial's band"

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use tapegrad::datasets::{load_csv, make_moons_numpy};
 use tapegrad::numpy_random::RandomState;
-use tapegrad::tutorial::{TwoLayer, TwoLayerGradients, objective};
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::tutorial::TwoLayer;
+use tapegrad::{Tape, Tensor};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -143,34 +143,16 @@ fn the_first_thousand_passes_print_the_tutorials_losses() {
     };
     let mut tape = Tape::new();
     for pass in 0..=1000 {
-        tape.clear();
-        let params = model.on_tape(&tape);
-        let loss = objective(
-            tape.constant(x.clone()),
-            &labels,
-            params,
-            0.01,
-            Reduction::Sum,
-        );
-        model.descend(
-            &TwoLayerGradients::from_tape(&loss.backward(), params),
-            0.01,
-        );
+        model.descend_by_tape(&mut tape, &x, &labels, 0.01, 0.01);
         if pass % 1000 == 0 {
-            let tape = Tape::new();
-            let data = tape.constant(x.clone());
-            let printed = objective(data, &labels, model.on_tape(&tape), 0.01, Reduction::Mean);
+            let printed = model.printed_loss(&x, &labels, 0.01);
             let numpy_loss: f64 = numpy[&format!("loss {pass}")][0].parse().unwrap();
-            let relative = (printed.item() - numpy_loss).abs() / numpy_loss;
+            let relative = (printed - numpy_loss).abs() / numpy_loss;
             assert!(
                 relative < 1e-9,
-                "pass {pass}: {} vs NumPy's {numpy_loss} (relative {relative:e})",
-                printed.item()
+                "pass {pass}: {printed} vs NumPy's {numpy_loss} (relative {relative:e})"
             );
-            println!(
-                "pass {pass}: {:.17} vs NumPy's {numpy_loss:.17}",
-                printed.item()
-            );
+            println!("pass {pass}: {printed:.17} vs NumPy's {numpy_loss:.17}");
         }
     }
 }
