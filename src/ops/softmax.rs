@@ -4,7 +4,7 @@
 //! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
 
 use super::{BackwardArgs, InputGrads, Op};
-use crate::tensor::{shape_panic, softmax_lane};
+use crate::tensor::{ln_in_place, shape_panic, softmax_lanes};
 use crate::{Tensor, Var};
 
 /// `exp(x) / Σ exp(x)` along `axis`. PyTorch: `torch.softmax(x, dim)`.
@@ -191,16 +191,26 @@ impl Op for CrossEntropy {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let logits = inputs[0];
         self.check(logits);
-        let classes = logits.shape()[1];
+        let &[rows, classes] = logits.shape() else {
+            unreachable!("checked above")
+        };
         let mut probabilities = Tensor::zeros(logits.shape());
-        let mut total = 0.0;
-        let rows = logits.data().chunks_exact(classes);
-        let probability_rows = probabilities.data_mut().chunks_exact_mut(classes);
-        for ((z, p), &label) in rows.zip(probability_rows).zip(&self.labels) {
-            // The same probabilities as `Tensor::softmax`, bit for bit, and log Σ exp(z) with them.
-            let log_sum = softmax_lane(z, p);
-            total += log_sum - z[label];
-        }
+        let mut scratch = vec![0.0; 2 * rows];
+        let (maxes, totals) = scratch.split_at_mut(rows);
+        // The same probabilities as `Tensor::softmax`, bit for bit, and with them, row by row,
+        // log Σ exp(z) = max + ln Σ exp(z − max); the logarithms vectorised over all rows at once.
+        softmax_lanes(
+            logits.data(),
+            classes,
+            probabilities.data_mut(),
+            maxes,
+            totals,
+        );
+        ln_in_place(totals);
+        let rows = logits.data().chunks_exact(classes).zip(&self.labels);
+        let total: f64 = (rows.zip(maxes.iter().zip(totals.iter())))
+            .map(|((z, &label), (max, ln_total))| max + ln_total - z[label])
+            .sum();
         self.probabilities = Some(probabilities);
         Tensor::scalar(total * self.row_weight())
     }

@@ -1,12 +1,8 @@
 //! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
 //! (summing a broadcast gradient down to an input's shape).
 
+use super::narrow::{self, sum_rows, with_width};
 use super::{Shape, Tensor, shape_len, shape_panic};
-
-/// Repeated blocks (a bias row) shorter than this are walked with one wrapping index rather
-/// than a loop per block, whose setup would cost more than the block (see `zip_map`). Not in
-/// `sum_to_shape`: there the wrapping walk measured 1.2k instructions a moons pass slower.
-pub(super) const SHORT_BLOCK: usize = 16;
 
 /// The shape that `left` and `right` broadcast to under NumPy's rule: align the shapes on the
 /// right; each pair of lengths must be equal or contain a 1. Panics naming `op` otherwise.
@@ -175,6 +171,10 @@ impl Tensor {
         let mut sums = Tensor::zeros(shape);
         if is_trailing_block(shape, self.shape()) && !sums.is_empty() {
             // A bias's gradient: add up the rows, one contiguous block at a time.
+            if sums.len() <= narrow::LANES {
+                with_width!(sums.len(), sum_rows(&self.data, &mut sums.data));
+                return sums;
+            }
             for block in self.data.chunks_exact(sums.len()) {
                 sums.data
                     .iter_mut()

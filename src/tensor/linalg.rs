@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
-use super::{Shape, Tensor, pool, shape_len, shape_panic};
+use super::{Shape, Tensor, narrow, pool, shape_len, shape_panic};
 
 impl Tensor {
     /// The matrix product `self · other` of two 2-D tensors.
@@ -80,6 +80,11 @@ impl Tensor {
                     other.shape()
                 ),
             );
+        }
+        if let Some(data) =
+            narrow::product(self.into(), transpose_self, other.into(), transpose_other)
+        {
+            return Tensor::from_parts(data, [m, n].as_slice().into());
         }
         let mut data = pool::filled(m * n, 0.0);
         let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");

@@ -11,6 +11,7 @@ mod display;
 mod elementwise;
 mod linalg;
 mod math;
+mod narrow;
 mod pool;
 mod reduce;
 mod select;
@@ -24,8 +25,9 @@ use rand_distr::{Distribution, StandardNormal};
 use smallvec::SmallVec;
 
 pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
+pub(crate) use math::ln_in_place;
 pub use pool::release_buffer_pool;
-pub(crate) use reduce::softmax_lane;
+pub(crate) use reduce::softmax_lanes;
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
 pub type Shape = SmallVec<[usize; 4]>;

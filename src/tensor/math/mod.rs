@@ -56,7 +56,7 @@ where
 
 /// The instruction set, detected once: `Arch::new` checks a dozen CPU feature flags, and the
 /// fused cross-entropy dispatches once per row.
-fn arch() -> Arch {
+pub(super) fn arch() -> Arch {
     static ARCH: OnceLock<Arch> = OnceLock::new();
     *ARCH.get_or_init(Arch::new)
 }

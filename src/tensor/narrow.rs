@@ -1,0 +1,289 @@
+//! Narrow matrices, of at most 8 columns: the tutorial's 2-3-2 network makes nothing else. Their
+//! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
+//! loop's setup: the matrix products below, and the bias add and bias sum (`zip_map`,
+//! `sum_to_shape`) through [`zip_rows`] and [`sum_rows`].
+//!
+//! Products with at most 8 output columns and a short inner dimension: A general GEMM (matrixmultiply) packs both operands into
+//! panels and zeroes a masked tile for each edge; on a 200×2 · 2×3 product that setup is most of
+//! the work (36% of the moons pass was matrixmultiply and the zeroing of its output, callgrind).
+//! Here one output row is one 8-wide accumulator, a single AVX-512 register (two with AVX2).
+//!
+//! Each output element is `fma(a_k, b_k, … fma(a_1, b_1, a_0 · b_0))`, the order of
+//! matrixmultiply's FMA kernel on these sizes, so the same bits come out either way.
+
+use pulp::{Simd, WithSimd};
+
+use super::math::arch;
+
+/// Calls `$run::<N>($args)` with `N` the number `$n` (1 to 8) as a constant, so that each output
+/// row is a fixed-size array: its loads and stores are a few moves, not a `memcpy` call per row.
+macro_rules! with_width {
+    ($n:expr, $run:ident($($args:expr),*)) => {
+        match $n {
+            1 => $run::<1>($($args),*),
+            2 => $run::<2>($($args),*),
+            3 => $run::<3>($($args),*),
+            4 => $run::<4>($($args),*),
+            5 => $run::<5>($($args),*),
+            6 => $run::<6>($($args),*),
+            7 => $run::<7>($($args),*),
+            _ => $run::<8>($($args),*),
+        }
+    };
+}
+pub(super) use with_width;
+
+/// Widest output handled here: one accumulator of 8 lanes.
+pub(super) const LANES: usize = 8;
+/// Longest inner dimension handled here (`A · B` with `A` m × k): `B` is copied into a
+/// `K_MAX × LANES` block on the stack.
+const K_MAX: usize = 16;
+
+/// A row-major matrix by its elements and its row and column counts.
+#[derive(Clone, Copy)]
+pub(super) struct Matrix<'a> {
+    pub data: &'a [f64],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<'a> From<&'a super::Tensor> for Matrix<'a> {
+    fn from(tensor: &'a super::Tensor) -> Matrix<'a> {
+        Matrix {
+            data: tensor.data(),
+            rows: tensor.shape()[0],
+            cols: tensor.shape()[1],
+        }
+    }
+}
+
+/// `op(a) · op(b)`, where `op` transposes when asked, if the product is one this module handles
+/// and the CPU has FMA (pulp's AVX2 or AVX-512 path); `None` sends it to the general GEMM.
+pub(super) fn product(
+    a: Matrix,
+    transpose_a: bool,
+    b: Matrix,
+    transpose_b: bool,
+) -> Option<Vec<f64>> {
+    let (m, k) = if transpose_a {
+        (a.cols, a.rows)
+    } else {
+        (a.rows, a.cols)
+    };
+    let n = if transpose_b { b.rows } else { b.cols };
+    if m == 0 || n == 0 || k == 0 || n > LANES {
+        return None;
+    }
+    if !transpose_a && k <= K_MAX {
+        arch().dispatch(RowsTimesNarrow {
+            a,
+            b,
+            transpose_b,
+            m,
+            k,
+            n,
+        })
+    } else if transpose_a && !transpose_b && m <= LANES {
+        arch().dispatch(SumOfOuterProducts { a, b, m, n })
+    } else {
+        None
+    }
+}
+
+/// `A · op(B)` for `A` m × k with k ≤ 16 and n ≤ 8 output columns: each output row is
+/// `Σ_p A[i, p] · B[p, :]`, accumulated in registers.
+struct RowsTimesNarrow<'a> {
+    a: Matrix<'a>,
+    b: Matrix<'a>,
+    transpose_b: bool,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+impl WithSimd for RowsTimesNarrow<'_> {
+    type Output = Option<Vec<f64>>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Option<Vec<f64>> {
+        if S::IS_SCALAR {
+            return None; // no FMA: `mul_add` would be a library call per element
+        }
+        Some(with_width!(self.n, rows_times_narrow(&self)))
+    }
+}
+
+#[inline(always)]
+fn rows_times_narrow<const N: usize>(job: &RowsTimesNarrow) -> Vec<f64> {
+    let RowsTimesNarrow {
+        a,
+        b,
+        transpose_b,
+        m,
+        k,
+        ..
+    } = *job;
+    let mut b_rows = [[0.0; N]; K_MAX];
+    for (p, row) in b_rows.iter_mut().enumerate().take(k) {
+        for (j, b_pj) in row.iter_mut().enumerate() {
+            *b_pj = if transpose_b {
+                b.data[j * k + p]
+            } else {
+                b.data[p * N + j]
+            };
+        }
+    }
+    let mut out = super::pool::filled(m * N, 0.0);
+    for (a_row, out_row) in a.data.chunks_exact(k).zip(out.chunks_exact_mut(N)) {
+        let mut sum = [0.0; N];
+        for (&a_ip, b_row) in a_row.iter().zip(&b_rows) {
+            for (s, &b_pj) in sum.iter_mut().zip(b_row) {
+                *s = a_ip.mul_add(b_pj, *s);
+            }
+        }
+        out_row.copy_from_slice(&sum);
+    }
+    out
+}
+
+/// `Aᵀ · B` for `A` r × m and `B` r × n with m, n ≤ 8, the weight gradient of a narrow layer:
+/// `Σ_i A[i, :]ᵀ B[i, :]`, one outer product per row, summed in row order.
+struct SumOfOuterProducts<'a> {
+    a: Matrix<'a>,
+    b: Matrix<'a>,
+    m: usize,
+    n: usize,
+}
+
+impl WithSimd for SumOfOuterProducts<'_> {
+    type Output = Option<Vec<f64>>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Option<Vec<f64>> {
+        if S::IS_SCALAR {
+            return None;
+        }
+        Some(with_width!(self.n, sum_of_outer_products(&self)))
+    }
+}
+
+#[inline(always)]
+fn sum_of_outer_products<const N: usize>(job: &SumOfOuterProducts) -> Vec<f64> {
+    let SumOfOuterProducts { a, b, m, .. } = *job;
+    let mut sums = [[0.0; N]; LANES];
+    for (a_row, b_row) in a.data.chunks_exact(m).zip(b.data.chunks_exact(N)) {
+        let b_row: &[f64; N] = b_row.try_into().expect("rows of N");
+        for (&a_ip, sum) in a_row.iter().zip(&mut sums) {
+            for (s, &b_ij) in sum.iter_mut().zip(b_row) {
+                *s = a_ip.mul_add(b_ij, *s);
+            }
+        }
+    }
+    let mut out = super::pool::take(m * N);
+    sums[..m].iter().for_each(|sum| out.extend_from_slice(sum));
+    out
+}
+
+/// `f(a, b)` of each row of `a` (rows of `N`) with the one row `b`, appended to `out`: a bias
+/// added to every row.
+#[inline(always)]
+pub(super) fn zip_rows<const N: usize>(
+    a: &[f64],
+    b: &[f64],
+    f: impl Fn(f64, f64) -> f64,
+    out: &mut Vec<f64>,
+) {
+    let b: &[f64; N] = b.try_into().expect("one row of N");
+    for row in a.chunks_exact(N) {
+        let row: &[f64; N] = row.try_into().expect("rows of N");
+        out.extend_from_slice(&std::array::from_fn::<f64, N, _>(|j| f(row[j], b[j])));
+    }
+}
+
+/// The sum of the rows of `a` (rows of `N`), added in row order into `sums`: a bias's gradient.
+#[inline(always)]
+pub(super) fn sum_rows<const N: usize>(a: &[f64], sums: &mut [f64]) {
+    let mut total = [0.0; N];
+    for row in a.chunks_exact(N) {
+        total.iter_mut().zip(row).for_each(|(sum, x)| *sum += x);
+    }
+    sums.copy_from_slice(&total);
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::{Array2, ArrayView2};
+    use rand::{SeedableRng, rngs::StdRng};
+
+    use super::*;
+    use crate::Tensor;
+
+    /// matrixmultiply's product of the same operands, the path every other size takes.
+    fn gemm(a: &Tensor, transpose_a: bool, b: &Tensor, transpose_b: bool) -> Vec<f64> {
+        let (a, b) = (view(a, transpose_a), view(b, transpose_b));
+        let mut c = Array2::zeros((a.nrows(), b.ncols()));
+        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        c.into_raw_vec_and_offset().0
+    }
+
+    fn view(t: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
+        let v = ArrayView2::from_shape((t.shape()[0], t.shape()[1]), t.data()).unwrap();
+        if transpose { v.reversed_axes() } else { v }
+    }
+
+    #[test]
+    fn products_equal_the_general_gemm_bit_for_bit() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut checked = 0;
+        for (m, k, n) in [
+            (200, 2, 3),
+            (200, 3, 2),
+            (1, 1, 1),
+            (7, 16, 8),
+            (33, 5, 1),
+            (3, 200, 2),
+        ] {
+            for (transpose_a, transpose_b) in [(false, false), (false, true), (true, false)] {
+                let a_shape = if transpose_a { [k, m] } else { [m, k] };
+                let b_shape = if transpose_b { [n, k] } else { [k, n] };
+                let a = Tensor::randn(&a_shape, &mut rng);
+                let b = Tensor::randn(&b_shape, &mut rng);
+                let Some(narrow) = product((&a).into(), transpose_a, (&b).into(), transpose_b)
+                else {
+                    continue; // a size or form this module leaves to the GEMM
+                };
+                let expected = gemm(&a, transpose_a, &b, transpose_b);
+                assert_eq!(
+                    narrow, expected,
+                    "{m}x{k}x{n}, transposes {transpose_a} {transpose_b}"
+                );
+                checked += 1;
+            }
+        }
+        // Every form the moons network uses ran here (on a CPU with AVX2 or AVX-512).
+        if !matches!(arch(), pulp::Arch::Scalar) {
+            assert!(
+                checked >= 12,
+                "only {checked} products took the narrow path"
+            );
+        }
+    }
+
+    #[test]
+    fn bias_rows_add_and_sum_as_the_general_walk() {
+        let x = crate::tensor::counting(&[5, 3]);
+        let bias = Tensor::from_slice(&[0.5, -1.0, 2.0]);
+        let added = x.zip_map(&bias, "add", |a, b| a + b);
+        let expected = Tensor::from_parts(
+            x.data()
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v + bias.data()[i % 3])
+                .collect(),
+            [5, 3].as_slice().into(),
+        );
+        assert_eq!(added, expected);
+        assert_eq!(x.sum_to_shape(&[1, 3]).data(), &[30.0, 35.0, 40.0]);
+    }
+}
