@@ -15,19 +15,24 @@ use pulp::{Simd, WithSimd};
 
 use super::math::arch;
 
-/// Calls `$run::<N>($args)` with `N` the number `$n` (1 to 8) as a constant, so that each output
-/// row is a fixed-size array: its loads and stores are a few moves, not a `memcpy` call per row.
+/// Calls `$run::<N>($args)` with `N` the number `$n` as a constant when it is 1 to 8, so that each
+/// row is a fixed-size array: its loads and stores are a few moves, not a `memcpy` call or a
+/// loop's setup per row. A wider `$n` calls `$run::<0>`: not fixed, the width comes at run time.
 macro_rules! with_width {
     ($n:expr, $run:ident($($args:expr),*)) => {
+        with_width!($n, $run::<_>($($args),*))
+    };
+    ($n:expr, $run:ident::<_ $(, $more:tt)*>($($args:expr),*)) => {
         match $n {
-            1 => $run::<1>($($args),*),
-            2 => $run::<2>($($args),*),
-            3 => $run::<3>($($args),*),
-            4 => $run::<4>($($args),*),
-            5 => $run::<5>($($args),*),
-            6 => $run::<6>($($args),*),
-            7 => $run::<7>($($args),*),
-            _ => $run::<8>($($args),*),
+            1 => $run::<1 $(, $more)*>($($args),*),
+            2 => $run::<2 $(, $more)*>($($args),*),
+            3 => $run::<3 $(, $more)*>($($args),*),
+            4 => $run::<4 $(, $more)*>($($args),*),
+            5 => $run::<5 $(, $more)*>($($args),*),
+            6 => $run::<6 $(, $more)*>($($args),*),
+            7 => $run::<7 $(, $more)*>($($args),*),
+            8 => $run::<8 $(, $more)*>($($args),*),
+            _ => $run::<0 $(, $more)*>($($args),*),
         }
     };
 }
@@ -109,12 +114,20 @@ impl WithSimd for RowsTimesNarrow<'_> {
         if S::IS_SCALAR {
             return None; // no FMA: `mul_add` would be a library call per element
         }
-        Some(with_width!(self.n, rows_times_narrow(&self)))
+        Some(match self.k {
+            // The inner dimension of a tiny network's layers (its inputs, its hidden units),
+            // known too: each row is then straight-line code.
+            1 => with_width!(self.n, rows_times_narrow::<_, 1>(&self)),
+            2 => with_width!(self.n, rows_times_narrow::<_, 2>(&self)),
+            3 => with_width!(self.n, rows_times_narrow::<_, 3>(&self)),
+            4 => with_width!(self.n, rows_times_narrow::<_, 4>(&self)),
+            _ => with_width!(self.n, rows_times_narrow::<_, 0>(&self)),
+        })
     }
 }
 
 #[inline(always)]
-fn rows_times_narrow<const N: usize>(job: &RowsTimesNarrow) -> Vec<f64> {
+fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> Vec<f64> {
     let RowsTimesNarrow {
         a,
         b,
@@ -123,6 +136,7 @@ fn rows_times_narrow<const N: usize>(job: &RowsTimesNarrow) -> Vec<f64> {
         k,
         ..
     } = *job;
+    let k = if K == 0 { k } else { K };
     let mut b_rows = [[0.0; N]; K_MAX];
     for (p, row) in b_rows.iter_mut().enumerate().take(k) {
         for (j, b_pj) in row.iter_mut().enumerate() {
@@ -163,13 +177,20 @@ impl WithSimd for SumOfOuterProducts<'_> {
         if S::IS_SCALAR {
             return None;
         }
-        Some(with_width!(self.n, sum_of_outer_products(&self)))
+        Some(match self.m {
+            1 => with_width!(self.n, sum_of_outer_products::<_, 1>(&self)),
+            2 => with_width!(self.n, sum_of_outer_products::<_, 2>(&self)),
+            3 => with_width!(self.n, sum_of_outer_products::<_, 3>(&self)),
+            4 => with_width!(self.n, sum_of_outer_products::<_, 4>(&self)),
+            _ => with_width!(self.n, sum_of_outer_products::<_, 0>(&self)),
+        })
     }
 }
 
 #[inline(always)]
-fn sum_of_outer_products<const N: usize>(job: &SumOfOuterProducts) -> Vec<f64> {
+fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProducts) -> Vec<f64> {
     let SumOfOuterProducts { a, b, m, .. } = *job;
+    let m = if M == 0 { m } else { M };
     let mut sums = [[0.0; N]; LANES];
     for (a_row, b_row) in a.data.chunks_exact(m).zip(b.data.chunks_exact(N)) {
         let b_row: &[f64; N] = b_row.try_into().expect("rows of N");

