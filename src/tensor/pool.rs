@@ -140,8 +140,9 @@ pub(crate) fn give(buffer: Vec<f64>) {
 
 /// Frees the idle buffers this thread's pool keeps and returns how many bytes they held.
 ///
-/// The pool holds at most 72 MiB per thread (64 MiB of large buffers, 8 MiB of small ones) until the thread exits: a long-lived worker that is
-/// done with large tensors, or one of many threads, can hand that memory back at once. It costs
+/// The pool holds at most 72 MiB per thread (64 MiB of large buffers, 8 MiB of small ones) until
+/// the thread exits: a long-lived worker that is done with large tensors, or one of many threads,
+/// can hand that memory back at once. It costs
 /// nothing to correctness; the next large tensor just comes from the allocator again. PyTorch's
 /// nearest is `torch.cuda.empty_cache()` for its caching allocator.
 ///
@@ -185,7 +186,8 @@ mod tests {
         let buffer = filled(600, 1.0);
         let address = buffer.as_ptr();
         give(buffer);
-        assert_ne!(take(599).as_ptr(), address);
+        let other_size = take(599);
+        assert_ne!(other_size.as_ptr(), address);
         let again = take(600);
         assert_eq!((again.as_ptr(), again.len()), (address, 0));
     }
