@@ -18,19 +18,23 @@ use crate::hand_written::{MlpStep, MoonsLoop};
 pub enum Workload {
     MoonsTape,
     MoonsTapeFresh,
+    MoonsTapeCopied,
     MoonsHand,
     MlpTape,
+    MlpTapeCopied,
     MlpHand,
 }
 
 impl Workload {
     /// Every workload, in the order `instructions.rs` lists and smoke-runs them.
     #[allow(dead_code)] // used by instructions.rs only
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 7] = [
         Workload::MoonsTape,
         Workload::MoonsTapeFresh,
+        Workload::MoonsTapeCopied,
         Workload::MoonsHand,
         Workload::MlpTape,
+        Workload::MlpTapeCopied,
         Workload::MlpHand,
     ];
 
@@ -40,8 +44,10 @@ impl Workload {
         match self {
             Workload::MoonsTape => "moons-tape",
             Workload::MoonsTapeFresh => "moons-tape-fresh",
+            Workload::MoonsTapeCopied => "moons-tape-copied",
             Workload::MoonsHand => "moons-hand",
             Workload::MlpTape => "mlp-tape",
+            Workload::MlpTapeCopied => "mlp-tape-copied",
             Workload::MlpHand => "mlp-hand",
         }
     }
@@ -64,6 +70,14 @@ impl Workload {
                     }
                     job.step();
                 })
+            }
+            Workload::MoonsTapeCopied | Workload::MlpTapeCopied => {
+                let mut job = if self == Workload::MoonsTapeCopied {
+                    TapeJob::moons()
+                } else {
+                    TapeJob::mlp()
+                };
+                Box::new(move || job.step_copying())
             }
             Workload::MoonsHand => {
                 let (x, labels, model) = moons();
@@ -136,6 +150,24 @@ impl TapeJob {
             learning_rate: 0.01,
             reg: 0.0,
             reduction: Reduction::Mean,
+        }
+    }
+
+    /// One step written as the README's first example is: the data and the weights copied onto
+    /// the tape (`clone`), the weights updated from the gradients.
+    fn step_copying(&mut self) {
+        let tape = &mut self.tape;
+        tape.clear();
+        let model = &mut self.model;
+        let params = [&model.w1, &model.b1, &model.w2, &model.b2].map(|p| tape.var(p.clone()));
+        let data = tape.constant(self.x.clone());
+        let loss = objective(data, &self.labels, params, self.reg, self.reduction);
+        let grads = loss.backward();
+        for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
+            .into_iter()
+            .zip(params)
+        {
+            param.add_scaled(-self.learning_rate, grads.wrt(var));
         }
     }
 

@@ -17,10 +17,12 @@ impl Op for Add {
         inputs[0] + inputs[1]
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let g = args.grad_output;
+        // Each input gets `g`, summed down here if it was broadcast (a bias): summing first
+        // spares the copy of `g` the engine would otherwise sum down.
+        let (g, [a, b]) = (args.grad_output, [args.inputs[0], args.inputs[1]]);
         vec![
-            args.wants(0).then(|| g.clone()),
-            args.wants(1).then(|| g.clone()),
+            args.wants(0).then(|| g.sum_to_shape(a.shape())),
+            args.wants(1).then(|| g.sum_to_shape(b.shape())),
         ]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
@@ -39,8 +41,11 @@ impl Op for Sub {
         inputs[0] - inputs[1]
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let g = args.grad_output;
-        vec![args.wants(0).then(|| g.clone()), args.wants(1).then(|| -g)]
+        let (g, [a, b]) = (args.grad_output, [args.inputs[0], args.inputs[1]]);
+        vec![
+            args.wants(0).then(|| g.sum_to_shape(a.shape())),
+            args.wants(1).then(|| -&g.sum_to_shape(b.shape())),
+        ]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         let g = args.grad_output;

@@ -5,7 +5,7 @@ use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{for_each_broadcast, is_trailing_block};
 use super::narrow::{self, with_width, zip_rows};
-use super::{Tensor, broadcast_shapes, pool, shape_panic};
+use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic};
 
 impl Tensor {
     /// `f` applied to every element.
@@ -18,7 +18,7 @@ impl Tensor {
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
         Tensor::from_parts(
             pool::collect(self.len(), self.data.iter().map(|&x| f(x))),
-            self.shape.clone(),
+            Shape::from_slice(&self.shape),
         )
     }
 
@@ -41,7 +41,7 @@ impl Tensor {
         if self.shape == other.shape {
             let pairs = self.data.iter().zip(&other.data);
             let data = pool::collect(self.len(), pairs.map(|(&a, &b)| f(a, b)));
-            return Tensor::from_parts(data, self.shape.clone());
+            return Tensor::from_parts(data, Shape::from_slice(&self.shape));
         }
         let shape = broadcast_shapes(op, &self.shape, &other.shape);
         let mut data = pool::take(shape.iter().product());

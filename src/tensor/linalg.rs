@@ -84,12 +84,12 @@ impl Tensor {
         if let Some(data) =
             narrow::product(self.into(), transpose_self, other.into(), transpose_other)
         {
-            return Tensor::from_parts(data, [m, n].as_slice().into());
+            return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
         }
         let mut data = pool::filled(m * n, 0.0);
         let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
         general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-        Tensor::from_parts(data, [m, n].as_slice().into())
+        Tensor::from_parts(data, Shape::from_slice(&[m, n]))
     }
 
     /// The tensor with its axes in reverse order (NumPy's `.T`): rows and columns swap for a matrix.

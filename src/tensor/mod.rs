@@ -205,7 +205,7 @@ impl Tensor {
     #[track_caller]
     fn filled(op: &str, shape: &[usize], value: f64) -> Tensor {
         let len = shape_len(op, shape);
-        Tensor::from_parts(pool::filled(len, value), shape.into())
+        Tensor::from_parts(pool::filled(len, value), Shape::from_slice(shape))
     }
 
     /// A rank-0 tensor holding `value`.
@@ -227,7 +227,7 @@ impl Tensor {
     /// assert_eq!(Tensor::from_slice(&[1.0, 2.0]).shape(), &[2]);
     /// ```
     pub fn from_slice(values: &[f64]) -> Tensor {
-        Tensor::from_parts(values.to_vec(), [values.len()].as_slice().into())
+        Tensor::from_parts(values.to_vec(), Shape::from_slice(&[values.len()]))
     }
 
     /// A 2-D tensor from rows of equal length: `from_rows(&[[1.0, 2.0], [3.0, 4.0]])` has shape `[2, 2]`.
@@ -239,7 +239,7 @@ impl Tensor {
     /// ```
     pub fn from_rows<const N: usize>(rows: &[[f64; N]]) -> Tensor {
         let data = rows.iter().flatten().copied().collect();
-        Tensor::from_parts(data, [rows.len(), N].as_slice().into())
+        Tensor::from_parts(data, Shape::from_slice(&[rows.len(), N]))
     }
 
     /// A tensor of `shape` with independent standard-normal entries drawn from `rng`.
@@ -364,7 +364,7 @@ impl Clone for Tensor {
     fn clone(&self) -> Tensor {
         let mut data = pool::take(self.len());
         data.extend_from_slice(&self.data);
-        Tensor::from_parts(data, self.shape.clone())
+        Tensor::from_parts(data, Shape::from_slice(&self.shape))
     }
 }
 
@@ -378,7 +378,7 @@ impl Drop for Tensor {
 impl Default for Tensor {
     /// An empty 1-D tensor (shape `[0]`), what [`Tape::take`](crate::Tape::take) leaves behind.
     fn default() -> Tensor {
-        Tensor::from_parts(Vec::new(), [0].as_slice().into())
+        Tensor::from_parts(Vec::new(), Shape::from_slice(&[0]))
     }
 }
 

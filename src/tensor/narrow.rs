@@ -215,9 +215,18 @@ pub(super) fn zip_rows<const N: usize>(
     out: &mut Vec<f64>,
 ) {
     let b: &[f64; N] = b.try_into().expect("one row of N");
-    for row in a.chunks_exact(N) {
-        let row: &[f64; N] = row.try_into().expect("rows of N");
-        out.extend_from_slice(&std::array::from_fn::<f64, N, _>(|j| f(row[j], b[j])));
+    let start = out.len();
+    // Sized first and written in place: rows appended one by one went through the stack and
+    // re-read the vector's length each time (9.5% of a moons pass, `perf record`).
+    out.resize(start + a.len(), 0.0);
+    for (row, out_row) in a.chunks_exact(N).zip(out[start..].chunks_exact_mut(N)) {
+        let (row, out_row): (&[f64; N], &mut [f64; N]) = (
+            row.try_into().expect("rows of N"),
+            out_row.try_into().expect("rows of N"),
+        );
+        for j in 0..N {
+            out_row[j] = f(row[j], b[j]);
+        }
     }
 }
 
