@@ -195,8 +195,8 @@ impl Op for CrossEntropy {
             unreachable!("checked above")
         };
         let mut probabilities = Tensor::zeros(logits.shape());
-        let mut scratch = vec![0.0; 2 * rows];
-        let (maxes, totals) = scratch.split_at_mut(rows);
+        let mut scratch = Tensor::zeros(&[2, rows]); // from the pool of small buffers, not malloc
+        let (maxes, totals) = scratch.data_mut().split_at_mut(rows);
         // The same probabilities as `Tensor::softmax`, bit for bit, and with them, row by row,
         // log Σ exp(z) = max + ln Σ exp(z − max); the logarithms vectorised over all rows at once.
         softmax_lanes(

@@ -188,9 +188,10 @@ impl Tensor {
         }
         // The last axis: lanes are contiguous and go through the kernel together.
         let mut out = Tensor::zeros(&self.shape);
-        let (mut maxes, mut totals) = (vec![0.0; outer], vec![0.0; outer]);
+        let mut scratch = Tensor::zeros(&[2, outer]); // from the pool of small buffers, not malloc
+        let (maxes, totals) = scratch.data.split_at_mut(outer);
         if len > 0 {
-            softmax_lanes(&self.data, len, &mut out.data, &mut maxes, &mut totals);
+            softmax_lanes(&self.data, len, &mut out.data, maxes, totals);
         }
         out
     }
