@@ -38,9 +38,9 @@ use crate::{Reduction, Tape, Tensor, Var};
 /// assert!(z2.value().data().iter().all(|&v| v == 0.0)); // zero input, zero biases
 /// ```
 pub fn logits<'t>(x: Var<'t>, [w1, b1, w2, b2]: [Var<'t>; 4]) -> Var<'t> {
-    let z1 = x.matmul(w1) + b1;
+    let z1 = x.affine(w1, b1); // x W1 + b1
     let a1 = z1.tanh();
-    a1.matmul(w2) + b2
+    a1.affine(w2, b2) // a1 W2 + b2
 }
 
 /// The tutorial's objective on the tape: with [`Reduction::Sum`], `Σ_rows cross-entropy +

@@ -35,6 +35,31 @@ fn matmul_inner_dimensions_differ() {
 }
 
 #[test]
+#[should_panic(
+    expected = "affine: [2, 3] and [1, 4] do not broadcast (axis 1: 3 vs 4) at tests/errors.rs:"
+)]
+fn affine_bias_of_the_wrong_width() {
+    let tape = Tape::new();
+    let x = tape.constant(Tensor::zeros(&[2, 5]));
+    let w = tape.var(Tensor::zeros(&[5, 3]));
+    let b = tape.var(Tensor::zeros(&[1, 4]));
+    x.affine(w, b);
+}
+
+#[test]
+#[should_panic(
+    expected = "affine: [2, 5] x [4, 3]: inner dimensions differ (5 vs 4) at tests/errors.rs:"
+)]
+fn affine_inner_dimensions_differ() {
+    let tape = Tape::new();
+    let x = tape.constant(Tensor::zeros(&[2, 5]));
+    x.affine(
+        tape.var(Tensor::zeros(&[4, 3])),
+        tape.var(Tensor::zeros(&[3])),
+    );
+}
+
+#[test]
 #[should_panic(expected = "matmul: [3] x [3, 2]: both operands must be 2-D at tests/errors.rs:")]
 fn matmul_needs_matrices() {
     let tape = Tape::new();

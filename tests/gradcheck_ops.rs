@@ -315,6 +315,28 @@ fn matmul_of_non_square_matrices() {
 }
 
 #[test]
+fn affine_with_row_full_and_scalar_biases() {
+    // x · W + b, fused, for the bias shapes a layer meets: a row, a full matrix, a scalar.
+    let biases: &[&[usize]] = &[&[1, 3], &[3], &[4, 3], &[]];
+    for (case, bias) in biases.iter().enumerate() {
+        let inputs = [
+            randn(&[4, 2], 3300 + case as u64),
+            randn(&[2, 3], 3310 + case as u64),
+            randn(bias, 3320 + case as u64),
+        ];
+        check(&format!("affine, bias {bias:?}"), &inputs, |v| {
+            weighted_sum(v[0].affine(v[1], v[2]))
+        });
+    }
+    // Same values as the two ops it fuses, bit for bit.
+    let tape = tapegrad::Tape::new();
+    let [x, w, b] =
+        [randn(&[200, 2], 1), randn(&[2, 3], 2), randn(&[1, 3], 3)].map(|t| tape.var(t));
+    let (fused, apart) = (x.affine(w, b), x.matmul(w) + b);
+    assert_eq!(fused.value(), apart.value());
+}
+
+#[test]
 fn matmul_with_itself_and_its_transpose() {
     let a = randn(&[3, 3], 3200);
     check("a · a", std::slice::from_ref(&a), |v| {

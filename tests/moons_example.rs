@@ -259,15 +259,13 @@ fn print_tape_and_graph_show_the_first_pass_and_exit() {
         ["variable W1", "variable b1", "variable W2", "variable b2"]
     );
     assert_eq!(
-        &calls[4..11],
+        &calls[4..9],
         [
             "constant",
-            "matmul(#4, #0)",
-            "add(#5, #1)",
-            "tanh(#6)",
-            "matmul(#7, #2)",
-            "add(#8, #3)",
-            "cross_entropy(#9)"
+            "affine(#4, #0, #1)",
+            "tanh(#5)",
+            "affine(#6, #2, #3)",
+            "cross_entropy(#7)"
         ]
     );
     assert!(

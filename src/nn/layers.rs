@@ -62,7 +62,7 @@ impl Linear {
     /// `x W + b` for `x` of shape `[batch, in]`.
     #[track_caller]
     pub fn forward<'t>(&self, params: &Bound<'t>, x: Var<'t>) -> Var<'t> {
-        x.matmul(params[self.weight]) + params[self.bias]
+        x.affine(params[self.weight], params[self.bias])
     }
 }
 

@@ -54,6 +54,69 @@ impl<'t> Var<'t> {
     }
 }
 
+/// `x · W + b` for 2-D `x` (m × k) and `W` (k × n) and a bias `b` that broadcasts to m × n (a
+/// row of n): a layer's affine map as one op. PyTorch: `torch.addmm(b, x, W)`.
+///
+/// The same values as `x.matmul(w) + b`, bit for bit, from one node instead of two: the product
+/// takes the bias in place, and the backward hands `G` to all three gradients without a copy.
+pub struct Affine;
+
+impl Op for Affine {
+    fn name(&self) -> &'static str {
+        "affine"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].affine(inputs[1], inputs[2])
+    }
+    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+        let ([x, w, b], g) = (
+            [args.inputs[0], args.inputs[1], args.inputs[2]],
+            args.grad_output,
+        );
+        vec![
+            args.wants(0).then(|| g.matmul_t(w)),
+            args.wants(1).then(|| x.t_matmul(g)),
+            args.wants(2).then(|| g.sum_to_shape(b.shape())),
+        ]
+    }
+    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+        let ([x, w, b], g) = (
+            [args.inputs[0], args.inputs[1], args.inputs[2]],
+            args.grad_output,
+        );
+        Some(vec![
+            args.wants(0).then(|| g.matmul(w.transpose())),
+            args.wants(1).then(|| x.transpose().matmul(g)),
+            args.wants(2).then(|| g.sum_to(&b.shape())),
+        ])
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `self · w + b`, a layer's affine map, as one op (PyTorch: `torch.addmm(b, x, w)`): the
+    /// values of `self.matmul(w) + b` with one node fewer on the tape.
+    ///
+    /// Panics, naming the shapes and the caller's line, if the inner dimensions differ or `b`
+    /// does not broadcast to the product's shape.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.constant(Tensor::from_rows(&[[1.0, 2.0]]));
+    /// let w = tape.var(Tensor::from_rows(&[[3.0], [4.0]]));
+    /// let b = tape.var(Tensor::from_rows(&[[0.5]]));
+    /// let z = x.affine(w, b);
+    /// assert_eq!(z.item(), 11.5);
+    /// let grads = z.backward();
+    /// assert_eq!(grads.wrt(w), &Tensor::from_rows(&[[1.0], [2.0]]));
+    /// assert_eq!(grads.wrt(b).item(), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn affine(self, w: Var<'t>, b: Var<'t>) -> Var<'t> {
+        self.tape.apply(Affine, &[self, w, b])
+    }
+}
+
 /// The axes in reverse order (a matrix's transpose). PyTorch: `x.T`.
 pub struct Transpose;
 

@@ -1,7 +1,7 @@
 //! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
 //! (summing a broadcast gradient down to an input's shape).
 
-use super::narrow::{self, sum_rows, with_width};
+use super::narrow::{sum_rows, with_width};
 use super::{Shape, Tensor, shape_len, shape_panic};
 
 /// The shape that `left` and `right` broadcast to under NumPy's rule: align the shapes on the
@@ -171,16 +171,7 @@ impl Tensor {
         let mut sums = Tensor::zeros(shape);
         if is_trailing_block(shape, self.shape()) && !sums.is_empty() {
             // A bias's gradient: add up the rows, one contiguous block at a time.
-            if sums.len() <= narrow::LANES {
-                with_width!(sums.len(), sum_rows(&self.data, &mut sums.data));
-                return sums;
-            }
-            for block in self.data.chunks_exact(sums.len()) {
-                sums.data
-                    .iter_mut()
-                    .zip(block)
-                    .for_each(|(sum, x)| *sum += x);
-            }
+            with_width!(sums.len(), sum_rows(&self.data, &mut sums.data));
             return sums;
         }
         for_each_broadcast(self.shape(), self.shape(), shape, |from, to| {

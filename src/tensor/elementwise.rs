@@ -4,7 +4,7 @@
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{for_each_broadcast, is_trailing_block};
-use super::narrow::{self, with_width, zip_rows};
+use super::narrow::{with_width, zip_rows_in_place};
 use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic};
 
 impl Tensor {
@@ -47,19 +47,11 @@ impl Tensor {
         let mut data = pool::take(shape.iter().product());
         if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty()
         {
-            if other.len() <= narrow::LANES {
-                // A bias of a few elements (moons: 3), a row of fixed size: a loop per row of
-                // three paid its setup every three elements (15.5k instructions a moons pass,
-                // 12.5k with a wrapping index, 2.4k this way; callgrind).
-                with_width!(
-                    other.len(),
-                    zip_rows(&self.data, &other.data, &f, &mut data)
-                );
-            } else {
-                for block in self.data.chunks_exact(other.len()) {
-                    data.extend(block.iter().zip(&other.data).map(|(&a, &b)| f(a, b)));
-                }
-            }
+            // A bias added to every row: rows of a known width when short (moons: 3), where a
+            // loop per row of three paid its setup every three elements (15.5k instructions a
+            // moons pass, 12.5k with a wrapping index, 2.4k this way; callgrind).
+            data.extend_from_slice(&self.data);
+            with_width!(other.len(), zip_rows_in_place(&mut data, &other.data, &f));
         } else if shape == other.shape
             && is_trailing_block(&self.shape, &other.shape)
             && !self.is_empty()
@@ -158,17 +150,39 @@ impl Tensor {
             );
         }
     }
+
+    /// `self = f(self, other)` with `other` broadcast to our shape (already checked): in place
+    /// for a bias row, through `zip_map` otherwise.
+    #[track_caller]
+    fn zip_assign(&mut self, other: &Tensor, op: &str, f: impl Fn(f64, f64) -> f64) {
+        if is_trailing_block(&other.shape, &self.shape) && !other.is_empty() {
+            with_width!(
+                other.len(),
+                zip_rows_in_place(&mut self.data, &other.data, &f)
+            );
+        } else {
+            *self = self.zip_map(other, op, f);
+        }
+    }
 }
 
 impl AddAssign<&Tensor> for Tensor {
     /// Adds `other` in place; `other` may broadcast to `self`'s shape, not the other way round.
     #[track_caller]
     fn add_assign(&mut self, other: &Tensor) {
+        self.add_assign_named("add_assign", other);
+    }
+}
+
+impl Tensor {
+    /// `+=`, naming `op` if `other` does not broadcast to our shape.
+    #[track_caller]
+    pub(super) fn add_assign_named(&mut self, op: &str, other: &Tensor) {
         if self.shape == other.shape {
             self.add_scaled(1.0, other);
         } else {
-            self.check_assign_broadcast("add_assign", other);
-            *self = self.zip_map(other, "add_assign", |a, b| a + b);
+            self.check_assign_broadcast(op, other);
+            self.zip_assign(other, op, |a, b| a + b);
         }
     }
 }
@@ -181,7 +195,7 @@ impl SubAssign<&Tensor> for Tensor {
             self.add_scaled(-1.0, other);
         } else {
             self.check_assign_broadcast("sub_assign", other);
-            *self = self.zip_map(other, "sub_assign", |a, b| a - b);
+            self.zip_assign(other, "sub_assign", |a, b| a - b);
         }
     }
 }

@@ -23,6 +23,26 @@ impl Tensor {
         self.gemm("matmul", false, other, false)
     }
 
+    /// `self · w + b` (PyTorch: `torch.addmm(b, self, w)`): the product, then the bias `b`
+    /// added in place; `b` must broadcast to the product's shape (a row, usually).
+    ///
+    /// Panics, naming `affine`, the shapes and the caller's line, if the inner dimensions differ
+    /// or `b` does not broadcast to the product.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let x = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// let w = Tensor::from_rows(&[[1.0, 0.0], [0.0, 1.0]]);
+    /// let b = Tensor::from_rows(&[[10.0, 20.0]]);
+    /// assert_eq!(x.affine(&w, &b), &x.matmul(&w) + &b);
+    /// ```
+    #[track_caller]
+    pub fn affine(&self, w: &Tensor, b: &Tensor) -> Tensor {
+        let mut product = self.gemm("affine", false, w, false);
+        product.add_assign_named("affine", b);
+        product
+    }
+
     /// `self · otherᵀ` without copying `other`: the input gradient `grad_output · Bᵀ` of a matmul.
     ///
     /// ```

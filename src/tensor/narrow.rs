@@ -1,7 +1,7 @@
 //! Narrow matrices, of at most 8 columns: the tutorial's 2-3-2 network makes nothing else. Their
 //! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
 //! loop's setup: the matrix products below, and the bias add and bias sum (`zip_map`,
-//! `sum_to_shape`) through [`zip_rows`] and [`sum_rows`].
+//! `sum_to_shape`) through [`zip_rows_in_place`] and [`sum_rows`].
 //!
 //! Products with at most 8 output columns and a short inner dimension: A general GEMM (matrixmultiply) packs both operands into
 //! panels and zeroes a masked tile for each edge; on a 200×2 · 2×3 product that setup is most of
@@ -205,39 +205,30 @@ fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProduct
     out
 }
 
-/// `f(a, b)` of each row of `a` (rows of `N`) with the one row `b`, appended to `out`: a bias
-/// added to every row.
+/// `a = f(a, b)` for each row of `a` with the one row `b`, in place: a bias added to every row.
+/// Rows of `N` elements, or of `b.len()` when `N` is 0.
 #[inline(always)]
-pub(super) fn zip_rows<const N: usize>(
-    a: &[f64],
+pub(super) fn zip_rows_in_place<const N: usize>(
+    a: &mut [f64],
     b: &[f64],
     f: impl Fn(f64, f64) -> f64,
-    out: &mut Vec<f64>,
 ) {
-    let b: &[f64; N] = b.try_into().expect("one row of N");
-    let start = out.len();
-    // Sized first and written in place: rows appended one by one went through the stack and
-    // re-read the vector's length each time (9.5% of a moons pass, `perf record`).
-    out.resize(start + a.len(), 0.0);
-    for (row, out_row) in a.chunks_exact(N).zip(out[start..].chunks_exact_mut(N)) {
-        let (row, out_row): (&[f64; N], &mut [f64; N]) = (
-            row.try_into().expect("rows of N"),
-            out_row.try_into().expect("rows of N"),
-        );
-        for j in 0..N {
-            out_row[j] = f(row[j], b[j]);
-        }
+    let width = if N == 0 { b.len() } else { N };
+    let b = &b[..width];
+    for row in a.chunks_exact_mut(width) {
+        row.iter_mut().zip(b).for_each(|(x, &y)| *x = f(*x, y));
     }
 }
 
-/// The sum of the rows of `a` (rows of `N`), added in row order into `sums`: a bias's gradient.
+/// The sum of the rows of `a`, added in row order into `sums`: a bias's gradient. Rows of `N`
+/// elements, or of `sums.len()` when `N` is 0.
 #[inline(always)]
 pub(super) fn sum_rows<const N: usize>(a: &[f64], sums: &mut [f64]) {
-    let mut total = [0.0; N];
-    for row in a.chunks_exact(N) {
-        total.iter_mut().zip(row).for_each(|(sum, x)| *sum += x);
+    let width = if N == 0 { sums.len() } else { N };
+    let sums = &mut sums[..width];
+    for row in a.chunks_exact(width) {
+        sums.iter_mut().zip(row).for_each(|(sum, x)| *sum += x);
     }
-    sums.copy_from_slice(&total);
 }
 
 #[cfg(test)]
