@@ -1,0 +1,366 @@
+//! One tab's run: its data, its network and where training stands, changed by the page's
+//! commands and described by the frames the page draws.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tapegrad::optim::{Optimizer, Sgd};
+use tapegrad::{Sharpness, Tape, Tensor};
+
+use crate::cli::readable;
+use crate::data::Data;
+use crate::model::Model;
+use crate::settings::{Dataset, LossReduction, Settings};
+
+/// What the page can ask of its run.
+pub enum Command {
+    Play,
+    Pause,
+    /// One pass of gradient descent.
+    Step,
+    /// New data (drawn again from the seed) and new initial weights.
+    Reset,
+    /// New settings, already checked; data and network change only if they must.
+    Apply(Settings),
+    /// Train on these points from now on (an uploaded CSV, already read and checked).
+    Upload(Data),
+    /// Measure the sharpness at every frame, or stop.
+    Sharpness(bool),
+    /// Send the tape of one pass at the current weights.
+    Tape,
+    /// Send the tape's gradients against the tutorial's hand-derived ones.
+    Gradients,
+}
+
+/// Something for the page besides the frames: a name for its SSE `event:` line, and the data.
+pub struct Event {
+    pub name: &'static str,
+    pub data: serde_json::Value,
+}
+
+/// The side of the grid of cells whose predicted classes draw the decision regions.
+const GRID: usize = 64;
+/// The most points a curve keeps: when full, every other point goes, so it spans the whole run.
+const CURVE_POINTS: usize = 1000;
+/// The tutorial prints its loss every 1000 passes over 20000 passes: the page keeps those lines.
+const PRINTED_EVERY: usize = 1000;
+const PRINTED_LINES: usize = 20;
+
+pub struct Run {
+    pub settings: Settings,
+    /// The last CSV uploaded to this run, kept to reset to.
+    uploaded: Option<Data>,
+    data: Data,
+    model: Model,
+    optimizer: Sgd,
+    tape: Tape,
+    passes: usize,
+    pub playing: bool,
+    /// Why training stopped by itself (a loss that is not finite); cleared by a reset.
+    diverged: Option<String>,
+    loss_curve: Vec<(usize, f64)>,
+    /// The tutorial's lines: the loss after pass i + 1 for i = 0, 1000, …, 19000.
+    printed: Vec<(usize, f64)>,
+    sharpness: Option<SharpnessTrack>,
+    /// `(when, passes)` over the last second, for the passes per second.
+    recent: VecDeque<(Instant, usize)>,
+    /// Events waiting to be sent: new data, a tape, a gradient table.
+    pub pending: Vec<Event>,
+    /// Whether the page's picture is out of date (a step, a reset, a setting).
+    pub changed: bool,
+}
+
+struct SharpnessTrack {
+    curve: Vec<(usize, f64)>,
+    last: Option<Sharpness>,
+    measured_at: Option<usize>,
+}
+
+impl Run {
+    pub fn new() -> Run {
+        let settings = Settings::tutorial();
+        let data = Data::generate(&settings).expect("the tutorial's moons");
+        let mut run = Run {
+            model: Model::new(
+                &settings.hidden,
+                data.classes,
+                settings.activation(),
+                settings.seed,
+            ),
+            optimizer: Sgd::new(settings.learning_rate),
+            settings,
+            uploaded: None,
+            data,
+            tape: Tape::new(),
+            passes: 0,
+            playing: false,
+            diverged: None,
+            loss_curve: Vec::new(),
+            printed: Vec::new(),
+            sharpness: None,
+            recent: VecDeque::new(),
+            pending: Vec::new(),
+            changed: true,
+        };
+        run.restart();
+        run
+    }
+
+    /// Carries out a command from the page; an error says why it changed nothing.
+    pub fn obey(&mut self, command: Command) -> Result<(), String> {
+        match command {
+            Command::Play | Command::Step => {
+                if let Some(why) = &self.diverged {
+                    return Err(format!("{why} Reset the run (or change a setting) first."));
+                }
+                match command {
+                    Command::Play => self.playing = true,
+                    _ => {
+                        self.playing = false;
+                        self.pass();
+                    }
+                }
+            }
+            Command::Pause => self.playing = false,
+            Command::Reset => self.restart(),
+            Command::Apply(settings) => {
+                if settings.dataset == Dataset::Csv && self.uploaded.is_none() {
+                    return Err("data: upload a CSV file of x1,x2,label rows first".into());
+                }
+                let restart = self.settings.needs_restart(&settings) || self.diverged.is_some();
+                self.optimizer.config.lr = settings.learning_rate;
+                self.settings = settings;
+                if restart {
+                    self.restart();
+                }
+            }
+            Command::Upload(data) => {
+                self.uploaded = Some(data);
+                self.settings.dataset = Dataset::Csv;
+                self.restart();
+            }
+            Command::Sharpness(on) => {
+                self.sharpness = on.then(|| SharpnessTrack {
+                    curve: Vec::new(),
+                    last: None,
+                    measured_at: None,
+                });
+            }
+            Command::Tape => {
+                let text = self.model.tape_of_one_pass(
+                    &self.data,
+                    self.settings.l2,
+                    self.settings.reduction(),
+                );
+                self.pending.push(Event {
+                    name: "tape",
+                    data: serde_json::json!({ "passes": self.passes, "text": text }),
+                });
+            }
+            Command::Gradients => {
+                let data = match self
+                    .model
+                    .against_hand_gradients(&self.data, self.settings.l2)
+                {
+                    Some((table, agree)) => {
+                        serde_json::json!({ "passes": self.passes, "text": table, "agree": agree })
+                    }
+                    None => {
+                        return Err("the tutorial derives the gradients of its network by hand: \
+                                    choose one hidden layer and tanh to compare them with the tape's"
+                            .into());
+                    }
+                };
+                self.pending.push(Event {
+                    name: "gradients",
+                    data,
+                });
+            }
+        }
+        self.changed = true;
+        Ok(())
+    }
+
+    /// New data for the settings (or the uploaded CSV), the tutorial's initial weights from the
+    /// seed, pass 0.
+    fn restart(&mut self) {
+        let settings = &self.settings;
+        if let Some(data) = Data::generate(settings).or_else(|| self.uploaded.clone()) {
+            self.data = data;
+        }
+        self.model = Model::new(
+            &settings.hidden,
+            self.data.classes,
+            settings.activation(),
+            settings.seed,
+        );
+        self.optimizer = Sgd::new(settings.learning_rate);
+        self.passes = 0;
+        self.diverged = None;
+        self.loss_curve.clear();
+        self.printed.clear();
+        if let Some(track) = &mut self.sharpness {
+            *track = SharpnessTrack {
+                curve: Vec::new(),
+                last: None,
+                measured_at: None,
+            };
+        }
+        self.recent.clear();
+        self.pending.push(Event {
+            name: "data",
+            data: self.data_event(),
+        });
+        self.changed = true;
+    }
+
+    /// Trains until `deadline` (checked after each pass) or until the run stops by itself.
+    pub fn train_until(&mut self, deadline: Instant) {
+        while self.playing && Instant::now() < deadline {
+            self.pass();
+        }
+    }
+
+    /// One pass of full-batch gradient descent, `W += -lr dW`, the tutorial's update; a loss
+    /// that is not finite stops the run instead.
+    fn pass(&mut self) {
+        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let (loss, gradients) = self
+            .model
+            .gradients(&mut self.tape, &self.data, l2, reduction);
+        if !loss.is_finite() {
+            self.stop_diverged(loss);
+            return;
+        }
+        self.optimizer.step(&mut self.model.params, &gradients);
+        // Like the tutorial, the loss printed at pass i is that of the model after update i.
+        if self.passes % PRINTED_EVERY == 0 && self.printed.len() < PRINTED_LINES {
+            let printed = self.model.printed_loss(&self.data, l2);
+            self.printed.push((self.passes, printed));
+        }
+        self.passes += 1;
+    }
+
+    fn stop_diverged(&mut self, loss: f64) {
+        let settings = &self.settings;
+        let (rate, l2) = (readable(settings.learning_rate), readable(settings.l2));
+        let loss_kind = match settings.loss {
+            LossReduction::Sum => "summed",
+            LossReduction::Mean => "mean",
+        };
+        let overshoot = if settings.learning_rate * settings.l2 >= 1.0 {
+            format!(" (and with L2 strength {l2}, η · L2 ≥ 1 makes every step overshoot)")
+        } else {
+            String::new()
+        };
+        self.diverged = Some(format!(
+            "The loss became {loss} at pass {}: the learning rate {rate} is too large for the \
+             {loss_kind} loss over {} points{overshoot}; try a smaller one.",
+            self.passes,
+            self.data.labels.len()
+        ));
+        self.playing = false;
+        self.changed = true;
+    }
+
+    /// What the page draws now: the numbers, the curves and the decision regions.
+    pub fn frame(&mut self) -> serde_json::Value {
+        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let loss = self.model.printed_loss(&self.data, l2);
+        if !loss.is_finite() && self.diverged.is_none() {
+            self.stop_diverged(loss);
+        }
+        if self.loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
+            push_bounded(&mut self.loss_curve, (self.passes, loss));
+        }
+        let sharpness = match &mut self.sharpness {
+            Some(track) if self.diverged.is_none() => {
+                if track.measured_at != Some(self.passes) {
+                    let top = self
+                        .model
+                        .sharpness(&self.data, l2, reduction, track.last.take());
+                    push_bounded(&mut track.curve, (self.passes, top.eigenvalue));
+                    track.last = Some(top);
+                    track.measured_at = Some(self.passes);
+                }
+                serde_json::json!({
+                    "curve": track.curve,
+                    "edge": 2.0 / self.settings.learning_rate,
+                })
+            }
+            _ => serde_json::Value::Null,
+        };
+        let now = Instant::now();
+        self.recent.push_back((now, self.passes));
+        while self.recent.len() > 2 && now - self.recent[0].0 > Duration::from_secs(1) {
+            self.recent.pop_front();
+        }
+        let passes_per_second = match (self.recent.front(), self.playing) {
+            (Some(&(then, passes)), true) if now > then => {
+                (self.passes - passes) as f64 / (now - then).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        self.changed = false;
+        serde_json::json!({
+            "passes": self.passes,
+            "playing": self.playing,
+            "settings": self.settings,
+            "loss": loss,
+            "accuracy": self.data.accuracy(&self.model.predict(&self.data.x)),
+            "passes_per_second": passes_per_second,
+            "loss_curve": self.loss_curve,
+            "printed": self.printed,
+            "regions": self.regions(),
+            "sharpness": sharpness,
+            "diverged": self.diverged,
+        })
+    }
+
+    /// The predicted class at the centre of each cell of a [`GRID`]² grid over the data's
+    /// bounds, row by row from the top.
+    fn regions(&self) -> Vec<usize> {
+        let [x_min, x_max, y_min, y_max] = self.data.bounds();
+        let step = |low: f64, high: f64, index: usize| {
+            low + (high - low) * (index as f64 + 0.5) / GRID as f64
+        };
+        let mut centres = Vec::with_capacity(2 * GRID * GRID);
+        for row in 0..GRID {
+            for column in 0..GRID {
+                centres.extend([step(x_min, x_max, column), step(y_max, y_min, row)]);
+            }
+        }
+        let centres = Tensor::new(centres, &[GRID * GRID, 2]).expect("two coordinates per cell");
+        self.model.predict(&centres)
+    }
+
+    /// The points, their classes' colours (the tutorial's Spectral palette, as the moons
+    /// example draws them) and the square to draw.
+    fn data_event(&self) -> serde_json::Value {
+        let classes = self.data.classes;
+        let hex =
+            |rgb: plotters::style::RGBColor| format!("#{:02x}{:02x}{:02x}", rgb.0, rgb.1, rgb.2);
+        let points: Vec<f64> = self.data.x.data().to_vec();
+        serde_json::json!({
+            "points": points,
+            "labels": self.data.labels,
+            "classes": classes,
+            "bounds": self.data.bounds(),
+            "grid": GRID,
+            "point_colours": (0..classes).map(|c| hex(crate::plot::class_colour(c, classes))).collect::<Vec<_>>(),
+            "region_colours": (0..classes).map(|c| hex(crate::plot::region_colour(c, classes))).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Appends `point`, halving the curve (every other point kept) when it is full.
+fn push_bounded(curve: &mut Vec<(usize, f64)>, point: (usize, f64)) {
+    if curve.len() >= CURVE_POINTS {
+        let mut index = 0;
+        curve.retain(|_| {
+            index += 1;
+            index % 2 == 1
+        });
+    }
+    curve.push(point);
+}
