@@ -83,7 +83,12 @@ fn a_run_streams_frames_and_its_pass_count_advances() {
     let first = events.next_named("frame");
     assert_eq!(first["passes"], 0);
     assert_eq!(first["playing"], false);
-    assert_eq!(first["regions"].as_array().unwrap().len(), 64 * 64);
+    // The tutorial's small network gets the finest grid of decision regions.
+    assert_eq!(first["regions"]["side"], 160);
+    assert_eq!(
+        first["regions"]["classes"].as_array().unwrap().len(),
+        160 * 160
+    );
 
     assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
     let stepped = events.frame_where(50, |frame| frame["passes"] == 1);

@@ -38,8 +38,10 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
-/// The side of the grid of cells whose predicted classes draw the decision regions.
-const GRID: usize = 64;
+/// The decision regions are the predicted classes on a grid of cells, as fine as this many
+/// multiply-adds per frame allow (a 160² grid for the tutorial's network, 42² for 2-100-100-11).
+const REGION_BUDGET: usize = 20_000_000;
+const GRID_SIDES: std::ops::RangeInclusive<usize> = 32..=160;
 /// The most points a curve keeps: when full, every other point goes, so it spans the whole run.
 const CURVE_POINTS: usize = 1000;
 /// The tutorial prints its loss every 1000 passes over 20000 passes: the page keeps those lines.
@@ -317,21 +319,34 @@ impl Run {
         })
     }
 
-    /// The predicted class at the centre of each cell of a [`GRID`]² grid over the data's
-    /// bounds, row by row from the top.
-    fn regions(&self) -> Vec<usize> {
+    /// The grid's side and the predicted class at the centre of each of its cells over the
+    /// data's bounds, row by row from the top.
+    fn regions(&self) -> serde_json::Value {
+        let side = self.grid_side();
         let [x_min, x_max, y_min, y_max] = self.data.bounds();
         let step = |low: f64, high: f64, index: usize| {
-            low + (high - low) * (index as f64 + 0.5) / GRID as f64
+            low + (high - low) * (index as f64 + 0.5) / side as f64
         };
-        let mut centres = Vec::with_capacity(2 * GRID * GRID);
-        for row in 0..GRID {
-            for column in 0..GRID {
+        let mut centres = Vec::with_capacity(2 * side * side);
+        for row in 0..side {
+            for column in 0..side {
                 centres.extend([step(x_min, x_max, column), step(y_max, y_min, row)]);
             }
         }
-        let centres = Tensor::new(centres, &[GRID * GRID, 2]).expect("two coordinates per cell");
-        self.model.predict(&centres)
+        let centres = Tensor::new(centres, &[side * side, 2]).expect("two coordinates per cell");
+        serde_json::json!({ "side": side, "classes": self.model.predict(&centres) })
+    }
+
+    /// The finest grid within [`REGION_BUDGET`] for this network.
+    fn grid_side(&self) -> usize {
+        let sizes: Vec<usize> = [2]
+            .into_iter()
+            .chain(self.settings.hidden.iter().copied())
+            .chain([self.data.classes])
+            .collect();
+        let per_point: usize = sizes.windows(2).map(|pair| pair[0] * pair[1]).sum();
+        let side = (REGION_BUDGET as f64 / per_point as f64).sqrt() as usize;
+        side.clamp(*GRID_SIDES.start(), *GRID_SIDES.end())
     }
 
     /// The points, their classes' colours (the tutorial's Spectral palette, as the moons
@@ -346,7 +361,6 @@ impl Run {
             "labels": self.data.labels,
             "classes": classes,
             "bounds": self.data.bounds(),
-            "grid": GRID,
             "point_colours": (0..classes).map(|c| hex(crate::plot::class_colour(c, classes))).collect::<Vec<_>>(),
             "region_colours": (0..classes).map(|c| hex(crate::plot::region_colour(c, classes))).collect::<Vec<_>>(),
         })

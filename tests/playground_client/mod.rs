@@ -13,6 +13,7 @@ use serde_json::Value;
 
 #[path = "../example_runs/mod.rs"]
 mod example_runs;
+#[allow(unused_imports)] // for tests/playground.rs, not the browser test
 pub use example_runs::{assert_refused, run_bounded};
 
 /// How long any read from the server may take.

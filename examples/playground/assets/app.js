@@ -120,11 +120,12 @@ function drawRegions(frame) {
   const context = canvas.getContext('2d');
   if (!data) return;
   const [xMin, xMax, yMin, yMax] = data.bounds;
-  const cell = canvas.width / data.grid;
-  frame.regions.forEach((predicted, index) => {
+  const { side, classes } = frame.regions;
+  const cell = canvas.width / side;
+  classes.forEach((predicted, index) => {
     context.fillStyle = data.region_colours[predicted] || '#ffffff';
-    const column = index % data.grid;
-    const row = Math.floor(index / data.grid);
+    const column = index % side;
+    const row = Math.floor(index / side);
     context.fillRect(Math.floor(column * cell), Math.floor(row * cell), Math.ceil(cell), Math.ceil(cell));
   });
   const toX = (x) => ((x - xMin) / (xMax - xMin)) * canvas.width;
@@ -162,14 +163,20 @@ function drawCurve(canvas, points, options) {
   context.font = '11px sans-serif';
   context.lineWidth = 1;
   context.strokeRect(margin.left, margin.top, width - margin.left - margin.right, height - margin.top - margin.bottom);
-  for (let decade = Math.ceil(low); decade <= Math.floor(high); decade++) {
-    const y = toY(10 ** decade);
-    context.fillText(decade >= -3 && decade <= 4 ? String(10 ** decade) : `1e${decade}`, 4, y + 4);
-    context.beginPath();
-    context.moveTo(margin.left, y);
-    context.lineTo(width - margin.right, y);
-    context.strokeStyle = '#eee';
-    context.stroke();
+  // Ticks at 1, 2 and 5 times each power of ten, or at the powers alone over many decades.
+  const multiples = high - low > 3 ? [1] : [1, 2, 5];
+  for (let decade = Math.floor(low); decade <= Math.ceil(high); decade++) {
+    for (const multiple of multiples) {
+      const value = multiple * 10 ** decade;
+      if (Math.log10(value) < low || Math.log10(value) > high) continue;
+      const y = toY(value);
+      context.fillText(decade >= -4 && decade <= 5 ? String(Number(value.toPrecision(1))) : value.toExponential(0), 4, y + 4);
+      context.beginPath();
+      context.moveTo(margin.left, y);
+      context.lineTo(width - margin.right, y);
+      context.strokeStyle = '#eee';
+      context.stroke();
+    }
   }
   context.fillText('0', margin.left - 3, height - 8);
   context.fillText(`${lastPass} passes`, width - margin.right - 80, height - 8);
@@ -250,8 +257,8 @@ events.addEventListener('tape', (event) => {
 });
 events.addEventListener('gradients', (event) => {
   const report = JSON.parse(event.data);
-  const verdict = report.agree ? 'they agree (relative error below 1e-10)' : 'they DISAGREE';
-  $('gradients-title').textContent = `Gradients of the summed objective at pass ${report.passes}, the tape's against the tutorial's hand-derived backprop: ${verdict}`;
+  const verdict = report.agree ? 'they agree' : 'they DISAGREE';
+  $('gradients-title').textContent = `The tape's gradients of the summed objective against the tutorial's hand-derived ones, at pass ${report.passes}: ${verdict}`;
   $('gradients-title').className = report.agree ? 'agree' : 'disagree';
   $('gradients').textContent = report.text;
   $('gradients-title').hidden = $('gradients').hidden = false;
