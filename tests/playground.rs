@@ -71,6 +71,53 @@ fn the_page_and_its_assets_are_served_and_nothing_else() {
 }
 
 #[test]
+fn other_sites_cannot_drive_it() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    let port = playground.address.rsplit(':').next().unwrap().to_string();
+    // A name pointed at 127.0.0.1 by another site (DNS rebinding) is not this server's.
+    for host in [
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "127.0.0.1:1",
+    ] {
+        let (status, body) = playground.request_with("GET", "/", &[("Host", host)], b"");
+        assert_eq!(status, 403, "Host: {host}: {body}");
+    }
+    let localhost = format!("localhost:{port}");
+    assert_eq!(
+        playground
+            .request_with("GET", "/", &[("Host", &localhost)], b"")
+            .0,
+        200
+    );
+    // Bodies another site's page may send without asking first (text/plain) are refused.
+    let path = format!("/api/runs/{run}/command");
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let headers = [("Content-Type", content_type)];
+        let (status, body) =
+            playground.request_with("POST", &path, &headers, br#"{"action":"play"}"#);
+        assert_eq!(status, 415, "{content_type}: {body}");
+    }
+    let csv_as_text = [("Content-Type", "text/plain")];
+    let (status, _) = playground.request_with(
+        "POST",
+        &format!("/api/runs/{run}/csv"),
+        &csv_as_text,
+        b"1,2,0\n",
+    );
+    assert_eq!(status, 415);
+    let frame = events.next_named("frame");
+    assert_eq!(
+        (
+            frame["playing"].as_bool(),
+            frame["settings"]["dataset"].as_str()
+        ),
+        (Some(false), Some("moons"))
+    );
+}
+
+#[test]
 fn a_run_streams_frames_and_its_pass_count_advances() {
     let playground = Playground::start(&[]);
     let mut events = playground.open_run();
@@ -280,7 +327,9 @@ fn bad_values_are_refused_with_a_message_and_change_nothing() {
 fn a_csv_upload_with_a_bad_row_is_refused_naming_its_line() {
     let playground = Playground::start(&[]);
     let (run, mut events) = open(&playground);
-    let upload = |body: &[u8]| playground.request("POST", &format!("/api/runs/{run}/csv"), body);
+    let path = format!("/api/runs/{run}/csv");
+    let upload =
+        |body: &[u8]| playground.request_with("POST", &path, &[("Content-Type", "text/csv")], body);
     let cases: [(&[u8], &str); 5] = [
         (
             b"x1,x2,label\n0.5,1.0,0\n0.2,oops,1\n",

@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         "open it in a browser; up to {} tabs train at once; Ctrl-C stops the server",
         config.max_runs
     );
-    let playground = Arc::new(Playground::new(config.max_runs));
+    let playground = Arc::new(Playground::new(config.max_runs, bound));
     let threads: Vec<_> = (0..REQUEST_THREADS)
         .map(|_| {
             let (server, playground) = (Arc::clone(&server), Arc::clone(&playground));

@@ -236,7 +236,7 @@ impl Run {
         }
         self.optimizer.step(&mut self.model.params, &gradients);
         // Like the tutorial, the loss printed at pass i is that of the model after update i.
-        if self.passes % PRINTED_EVERY == 0 && self.printed.len() < PRINTED_LINES {
+        if self.passes.is_multiple_of(PRINTED_EVERY) && self.printed.len() < PRINTED_LINES {
             let printed = self.model.printed_loss(&self.data, l2);
             self.printed.push((self.passes, printed));
         }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -52,28 +53,62 @@ struct Order {
     reply: Sender<Result<(), String>>,
 }
 
+/// At most this many requests wait for a self-test report at once, each on a thread of its own.
+const MAX_SELF_TEST_WAITERS: usize = 4;
+
 /// Everything the request handlers share.
 pub struct Playground {
     max_runs: usize,
+    /// The `Host` headers accepted when the server listens on the loopback interface, so that a
+    /// web page whose name was pointed at 127.0.0.1 (DNS rebinding) cannot drive it; `None`
+    /// when `--host` serves other machines.
+    local_hosts: Option<[String; 3]>,
     runs: Mutex<HashMap<u64, Sender<Order>>>,
     next_run: AtomicU64,
     /// The self-test page's last report, and a signal for the request that holds its load.
     self_test: (Mutex<Option<String>>, Condvar),
+    self_test_waiters: AtomicUsize,
 }
 
 impl Playground {
-    pub fn new(max_runs: usize) -> Playground {
+    pub fn new(max_runs: usize, address: SocketAddr) -> Playground {
+        let port = address.port();
+        let local_hosts = address.ip().is_loopback().then(|| {
+            [
+                format!("127.0.0.1:{port}"),
+                format!("localhost:{port}"),
+                format!("[::1]:{port}"),
+            ]
+        });
         Playground {
             max_runs,
+            local_hosts,
             runs: Mutex::new(HashMap::new()),
             next_run: AtomicU64::new(1),
             self_test: (Mutex::new(None), Condvar::new()),
+            self_test_waiters: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether the request names this server as its host (always, off the loopback interface).
+    fn host_allowed(&self, request: &Request) -> bool {
+        let Some(allowed) = &self.local_hosts else {
+            return true;
+        };
+        request
+            .headers()
+            .iter()
+            .find(|header| header.field.equiv("Host"))
+            .is_some_and(|host| allowed.iter().any(|name| host.value.as_str() == name))
     }
 
     /// Answers requests from `server` until it closes; call it from a few threads at once.
     pub fn serve(self: &Arc<Self>, server: &Server) {
         for request in server.incoming_requests() {
+            if !self.host_allowed(&request) {
+                respond_error(request, 403, "this server answers to its own address only");
+                continue;
+            }
             let path = request.url().split('?').next().unwrap_or("").to_string();
             let method = request.method().clone();
             match (&method, path.as_str()) {
@@ -87,7 +122,7 @@ impl Playground {
                     );
                 }
                 (Method::Post, "/api/self-test") => self.take_report(request),
-                (Method::Get, "/api/self-test/wait") => self.wait_for_report(request),
+                (Method::Get, "/api/self-test/wait") => self.hold_for_report(request),
                 (Method::Post, path) if path.starts_with("/api/runs/") => {
                     self.command(request, &path["/api/runs/".len()..]);
                 }
@@ -149,6 +184,15 @@ impl Playground {
         let Ok(id) = id.parse::<u64>() else {
             return respond_error(request, 404, "no such run");
         };
+        // Types a page elsewhere cannot send without asking first (CORS), unlike text/plain.
+        let expected_type = match what {
+            "command" => "application/json",
+            "csv" => "text/csv",
+            _ => return respond_error(request, 404, "no such route"),
+        };
+        if content_type(&request) != Some(expected_type) {
+            return respond_error(request, 415, &format!("expected a body of {expected_type}"));
+        }
         let command = match what {
             "command" => read_body(&mut request, 64 << 10).and_then(|body| parse_command(&body)),
             "csv" => read_body(&mut request, LIMITS.max_csv_bytes)
@@ -200,7 +244,20 @@ impl Playground {
 
     /// `GET /api/self-test/wait`: answered once the report has come (or after a minute), so
     /// that the page's load event, which this request holds, comes after the self-test, and
-    /// Chromium's `--screenshot`, taken at load, shows the page trained.
+    /// Chromium's `--screenshot`, taken at load, shows the page trained. It waits on a thread of
+    /// its own, so that waiting requests never hold up the others.
+    fn hold_for_report(self: &Arc<Self>, request: Request) {
+        if self.self_test_waiters.fetch_add(1, Ordering::SeqCst) >= MAX_SELF_TEST_WAITERS {
+            self.self_test_waiters.fetch_sub(1, Ordering::SeqCst);
+            return respond_error(request, 503, "too many requests waiting for a self-test");
+        }
+        let playground = Arc::clone(self);
+        std::thread::spawn(move || {
+            playground.wait_for_report(request);
+            playground.self_test_waiters.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
     fn wait_for_report(&self, request: Request) {
         let (slot, signal) = &self.self_test;
         let deadline = Instant::now() + SELF_TEST_TIMEOUT;
@@ -237,9 +294,8 @@ fn stream_run(id: u64, mut stream: EventStream, inbox: &Receiver<Order>) {
     if stream.send("hello", &hello).is_err() {
         return;
     }
-    let mut last_sent = Instant::now() - HEARTBEAT;
+    let mut due = Instant::now();
     loop {
-        let due = last_sent + if run.playing { FRAME } else { HEARTBEAT };
         if run.playing {
             run.train_until(due);
         } else {
@@ -252,7 +308,8 @@ fn stream_run(id: u64, mut stream: EventStream, inbox: &Receiver<Order>) {
         while let Ok(order) = inbox.try_recv() {
             obey(&mut run, order);
         }
-        if run.playing || run.changed || Instant::now() >= due {
+        let now = Instant::now();
+        if run.playing || run.changed || now >= due {
             let events = std::mem::take(&mut run.pending);
             let sent = events
                 .iter()
@@ -261,7 +318,12 @@ fn stream_run(id: u64, mut stream: EventStream, inbox: &Receiver<Order>) {
             if sent.is_err() {
                 return;
             }
-            last_sent = Instant::now();
+            // While playing, frames keep to the beat (a late one does not delay the next).
+            due = if run.playing {
+                (due + FRAME).clamp(now, now + FRAME)
+            } else {
+                Instant::now() + HEARTBEAT
+            };
         }
     }
 }
@@ -321,6 +383,15 @@ fn read_body(request: &mut Request, limit: usize) -> Result<Vec<u8>, String> {
         return Err(too_large());
     }
     Ok(body)
+}
+
+/// The media type of the request's body, without parameters (`text/csv; charset=utf-8`).
+fn content_type(request: &Request) -> Option<&str> {
+    let header = request
+        .headers()
+        .iter()
+        .find(|header| header.field.equiv("Content-Type"))?;
+    header.value.as_str().split(';').next().map(str::trim)
 }
 
 fn header(name: &str, value: &str) -> Header {
