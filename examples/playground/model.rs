@@ -8,6 +8,7 @@ use tapegrad::tutorial::{TwoLayer, TwoLayerGradients};
 use tapegrad::{Reduction, Sharpness, Tape, Tensor, Var, compare_gradients, sharpness};
 
 use crate::data::Data;
+use crate::settings::Settings;
 
 /// The weights W1, b1, W2, b2 (and W3, b3 with two hidden layers) and the function between
 /// the layers.
@@ -45,6 +46,12 @@ impl Model {
             ids,
             activation,
         }
+    }
+
+    /// The network `settings` ask for, with one output per class of `data`.
+    pub fn for_data(settings: &Settings, data: &Data) -> Model {
+        let (hidden, activation) = (&settings.hidden, settings.activation());
+        Model::new(hidden, data.classes, activation, settings.seed)
     }
 
     /// The parameters as variables, in their order, from a bound collection.

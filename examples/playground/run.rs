@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use tapegrad::optim::{Optimizer, Sgd};
 use tapegrad::{Sharpness, Tape, Tensor};
 
+use plotters::style::RGBColor;
+
 use crate::cli::readable;
 use crate::data::Data;
 use crate::model::Model;
+use crate::plot;
 use crate::settings::{Dataset, LossReduction, Settings};
 
 /// What the page can ask of its run.
@@ -72,23 +75,22 @@ pub struct Run {
     pub changed: bool,
 }
 
+/// The sharpness measured at every frame while the page asks for it.
+#[derive(Default)]
 struct SharpnessTrack {
     curve: Vec<(usize, f64)>,
+    /// The last measurement, whose eigenvector starts the next power iteration.
     last: Option<Sharpness>,
     measured_at: Option<usize>,
 }
 
 impl Run {
+    /// The tutorial's run, paused at pass 0, its data queued for the page.
     pub fn new() -> Run {
         let settings = Settings::tutorial();
         let data = Data::generate(&settings).expect("the tutorial's moons");
         let mut run = Run {
-            model: Model::new(
-                &settings.hidden,
-                data.classes,
-                settings.activation(),
-                settings.seed,
-            ),
+            model: Model::for_data(&settings, &data),
             optimizer: Sgd::new(settings.learning_rate),
             settings,
             uploaded: None,
@@ -104,24 +106,21 @@ impl Run {
             pending: Vec::new(),
             changed: true,
         };
-        run.restart();
+        run.announce_data();
         run
     }
 
     /// Carries out a command from the page; an error says why it changed nothing.
     pub fn obey(&mut self, command: Command) -> Result<(), String> {
         match command {
-            Command::Play | Command::Step => {
-                if let Some(why) = &self.diverged {
-                    return Err(format!("{why} Reset the run (or change a setting) first."));
-                }
-                match command {
-                    Command::Play => self.playing = true,
-                    _ => {
-                        self.playing = false;
-                        self.pass();
-                    }
-                }
+            Command::Play => {
+                self.check_not_diverged()?;
+                self.playing = true;
+            }
+            Command::Step => {
+                self.check_not_diverged()?;
+                self.playing = false;
+                self.pass();
             }
             Command::Pause => self.playing = false,
             Command::Reset => self.restart(),
@@ -141,13 +140,7 @@ impl Run {
                 self.settings.dataset = Dataset::Csv;
                 self.restart();
             }
-            Command::Sharpness(on) => {
-                self.sharpness = on.then(|| SharpnessTrack {
-                    curve: Vec::new(),
-                    last: None,
-                    measured_at: None,
-                });
-            }
+            Command::Sharpness(on) => self.sharpness = on.then(SharpnessTrack::default),
             Command::Tape => {
                 let text = self.model.tape_of_one_pass(
                     &self.data,
@@ -183,37 +176,53 @@ impl Run {
         Ok(())
     }
 
+    /// Training can go on only from weights that are still numbers.
+    fn check_not_diverged(&self) -> Result<(), String> {
+        match &self.diverged {
+            Some(why) => Err(format!("{why} Reset the run (or change a setting) first.")),
+            None => Ok(()),
+        }
+    }
+
     /// New data for the settings (or the uploaded CSV), the tutorial's initial weights from the
     /// seed, pass 0.
     fn restart(&mut self) {
-        let settings = &self.settings;
-        if let Some(data) = Data::generate(settings).or_else(|| self.uploaded.clone()) {
+        if let Some(data) = Data::generate(&self.settings).or_else(|| self.uploaded.clone()) {
             self.data = data;
         }
-        self.model = Model::new(
-            &settings.hidden,
-            self.data.classes,
-            settings.activation(),
-            settings.seed,
-        );
-        self.optimizer = Sgd::new(settings.learning_rate);
+        self.model = Model::for_data(&self.settings, &self.data);
+        self.optimizer = Sgd::new(self.settings.learning_rate);
         self.passes = 0;
         self.diverged = None;
         self.loss_curve.clear();
         self.printed.clear();
         if let Some(track) = &mut self.sharpness {
-            *track = SharpnessTrack {
-                curve: Vec::new(),
-                last: None,
-                measured_at: None,
-            };
+            *track = SharpnessTrack::default();
         }
         self.recent.clear();
-        self.pending.push(Event {
-            name: "data",
-            data: self.data_event(),
-        });
+        self.announce_data();
         self.changed = true;
+    }
+
+    /// Queues the points, their classes' colours (the tutorial's Spectral palette, as the moons
+    /// example draws them) and the square to draw, for the page.
+    fn announce_data(&mut self) {
+        let classes = self.data.classes;
+        let hex = |rgb: RGBColor| format!("#{:02x}{:02x}{:02x}", rgb.0, rgb.1, rgb.2);
+        let colours = |colour: fn(usize, usize) -> RGBColor| -> Vec<String> {
+            (0..classes)
+                .map(|class| hex(colour(class, classes)))
+                .collect()
+        };
+        let data = serde_json::json!({
+            "points": self.data.x.data(),
+            "labels": self.data.labels,
+            "classes": classes,
+            "bounds": self.data.bounds(),
+            "point_colours": colours(plot::class_colour),
+            "region_colours": colours(plot::region_colour),
+        });
+        self.pending.push(Event { name: "data", data });
     }
 
     /// Trains until `deadline` (checked after each pass) or until the run stops by itself.
@@ -347,23 +356,6 @@ impl Run {
         let per_point: usize = sizes.windows(2).map(|pair| pair[0] * pair[1]).sum();
         let side = (REGION_BUDGET as f64 / per_point as f64).sqrt() as usize;
         side.clamp(*GRID_SIDES.start(), *GRID_SIDES.end())
-    }
-
-    /// The points, their classes' colours (the tutorial's Spectral palette, as the moons
-    /// example draws them) and the square to draw.
-    fn data_event(&self) -> serde_json::Value {
-        let classes = self.data.classes;
-        let hex =
-            |rgb: plotters::style::RGBColor| format!("#{:02x}{:02x}{:02x}", rgb.0, rgb.1, rgb.2);
-        let points: Vec<f64> = self.data.x.data().to_vec();
-        serde_json::json!({
-            "points": points,
-            "labels": self.data.labels,
-            "classes": classes,
-            "bounds": self.data.bounds(),
-            "point_colours": (0..classes).map(|c| hex(crate::plot::class_colour(c, classes))).collect::<Vec<_>>(),
-            "region_colours": (0..classes).map(|c| hex(crate::plot::region_colour(c, classes))).collect::<Vec<_>>(),
-        })
     }
 }
 

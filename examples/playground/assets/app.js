@@ -4,9 +4,10 @@
 
 const $ = (id) => document.getElementById(id);
 const selfTest = new URLSearchParams(location.search).has('self-test');
-const pageErrors = [];
-window.addEventListener('error', (event) => pageErrors.push(String(event.message)));
-window.addEventListener('unhandledrejection', (event) => pageErrors.push(`unhandled rejection: ${event.reason}`));
+const pageErrors = []; // the first 20, for the self-test's report
+const noteError = (text) => { if (pageErrors.length < 20) pageErrors.push(text); };
+window.addEventListener('error', (event) => noteError(String(event.message)));
+window.addEventListener('unhandledrejection', (event) => noteError(`unhandled rejection: ${event.reason}`));
 
 // The self-test holds the page's load event with this request, which the server answers once
 // the report is in: Chromium's --screenshot, taken at load, then shows the trained page.
