@@ -200,6 +200,51 @@ fn the_tutorial_run_prints_the_moons_examples_losses() {
 }
 
 #[test]
+fn every_data_set_and_network_trains() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    for dataset in ["moons", "circles", "xor", "spiral"] {
+        for hidden in [json!([3]), json!([8, 4])] {
+            for activation in ["tanh", "relu", "sigmoid"] {
+                for loss in ["sum", "mean"] {
+                    let mut settings = tutorial_with("dataset", json!(dataset));
+                    settings["hidden"] = hidden.clone();
+                    settings["activation"] = json!(activation);
+                    settings["loss"] = json!(loss);
+                    let apply = json!({"action": "apply", "settings": settings});
+                    assert_eq!(playground.command(run, &apply).0, 200, "{settings}");
+                    // New data and weights even where the settings did not need them.
+                    assert_eq!(playground.command(run, &json!({"action": "reset"})).0, 200);
+                    let data = events.next_named("data");
+                    let classes: u64 = if dataset == "spiral" { 3 } else { 2 };
+                    assert_eq!(data["classes"], classes, "{settings}");
+                    assert_eq!(
+                        data["region_colours"].as_array().unwrap().len() as u64,
+                        classes
+                    );
+                    for _ in 0..3 {
+                        assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
+                    }
+                    let frame = events.frame_where(20, |frame| frame["passes"] == 3);
+                    let loss_value = frame["loss"].as_f64().expect("a finite loss");
+                    assert!(loss_value > 0.0, "{settings}: loss {loss_value}");
+                    let accuracy = frame["accuracy"].as_f64().unwrap();
+                    assert!((0.0..=1.0).contains(&accuracy), "{settings}: {accuracy}");
+                    let predicted = frame["regions"]["classes"].as_array().unwrap();
+                    assert!(predicted.iter().all(|class| class.as_u64() < Some(classes)));
+                }
+            }
+        }
+    }
+    // The widest network (2-100-100-3) gets a coarser grid of regions, within the frame's budget.
+    let mut widest = tutorial_with("hidden", json!([100, 100]));
+    widest["dataset"] = json!("spiral");
+    playground.command(run, &json!({"action": "apply", "settings": widest}));
+    let frame = events.frame_where(20, |frame| frame["settings"]["hidden"] == json!([100, 100]));
+    assert_eq!(frame["regions"]["side"], 43);
+}
+
+#[test]
 fn bad_values_are_refused_with_a_message_and_change_nothing() {
     let playground = Playground::start(&[]);
     let (run, mut events) = open(&playground);

@@ -191,14 +191,16 @@ impl Events {
         }
     }
 
-    /// The data of the next event called `wanted`, skipping others.
+    /// The data of the next event called `wanted`, skipping others (at most 200: a paused run
+    /// sends frames forever, so an event that never comes must fail the test, not hang it).
     pub fn next_named(&mut self, wanted: &str) -> Value {
-        loop {
+        for _ in 0..200 {
             let (name, data) = self.next();
             if name == wanted {
                 return data;
             }
         }
+        panic!("no {wanted:?} event among 200");
     }
 
     /// The first frame for which `done` holds, within `limit` frames.
