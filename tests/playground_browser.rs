@@ -1,7 +1,8 @@
 //! The playground in a real browser: headless Chromium opens the page in its self-test mode
-//! (`/?self-test`), which starts the tutorial's run, waits until the pass count has advanced,
-//! opens the sharpness, the tape and the gradient table, and posts a report: JavaScript
-//! errors, the pass counts, the colours on the decision-region canvas. The page holds its load
+//! (`/?self-test`), which types a bad learning rate, starts the tutorial's run, waits until the
+//! pass count has advanced, opens the sharpness, the tape and the gradient table, and posts a
+//! report: JavaScript errors, the refusal shown, the pass counts, the colours on the
+//! decision-region canvas. The page holds its load
 //! event until the report is in, so Chromium's `--screenshot`, taken at load, shows it trained.
 //!
 //! Without Chromium (Debian's `chromium` package) the test says so and passes, except in CI
@@ -69,6 +70,10 @@ fn the_page_trains_in_headless_chromium_without_errors() {
     let report = std::iter::from_fn(|| playground.stdout.recv_timeout(Duration::from_secs(5)).ok())
         .find_map(|line| line.strip_prefix("self-test report: ").map(str::to_string))
         .unwrap_or_else(|| panic!("the page sent no self-test report; chromium's log:\n{log}"));
+    let _ = writeln!(
+        std::io::stderr(),
+        "playground_browser: the page's report {report}"
+    );
     let report: Value = serde_json::from_str(&report).expect("a JSON report");
     assert_eq!(
         report["errors"],
@@ -88,6 +93,14 @@ fn the_page_trains_in_headless_chromium_without_errors() {
     assert!(report["tape_lines"].as_u64().unwrap() >= 10, "{report}");
     assert_eq!(report["gradients_agree"], true, "{report}");
     assert_eq!(report["message_shown"], false, "{report}");
+    // A refused value typed into the page: the server's message, and the run's value back.
+    let refusal = report["refusal"].as_str().unwrap_or_default();
+    assert!(
+        refusal.starts_with("learning rate: -1 is not above 0"),
+        "{report}"
+    );
+    assert_eq!(report["refused_field_shows"], "0.01", "{report}");
+    assert_eq!(report["form_matches_run"], true, "{report}");
 
     let size = std::fs::metadata(&screenshot).map_or(0, |meta| meta.len());
     assert!(

@@ -22,6 +22,7 @@ let runId = null;
 let limits = null;
 let data = null; // points, labels, colours, bounds
 let latest = null; // the last frame
+let shownSettings = ''; // the settings the form shows, as JSON
 
 // ---- messages -------------------------------------------------------------------------------
 
@@ -89,6 +90,8 @@ function formSettings() {
 }
 
 function fillForm(settings) {
+  shownSettings = JSON.stringify(settings);
+  if (settings.dataset === 'csv') $('dataset').querySelector('option[value=csv]').disabled = false;
   $('dataset').value = settings.dataset;
   $('samples').value = settings.samples;
   $('noise').value = settings.noise;
@@ -205,6 +208,8 @@ function drawCurve(canvas, points, options) {
 }
 
 function draw(frame) {
+  // The form follows the run: an upload switches it to the CSV, a refused value is put back.
+  if (JSON.stringify(frame.settings) !== shownSettings) fillForm(frame.settings);
   drawRegions(frame);
   $('passes').textContent = frame.passes;
   $('rate').textContent = Math.round(frame.passes_per_second);
@@ -287,7 +292,6 @@ $('csv').addEventListener('change', async () => {
     return;
   }
   if (await post(`/api/runs/${runId}/csv`, file, { 'Content-Type': 'text/csv' })) {
-    $('dataset').querySelector('option[value=csv]').disabled = false;
     showMessage(`${file.name}: loaded; the run starts again on its points`, 'info');
   }
   $('csv').value = '';
@@ -314,6 +318,12 @@ async function runSelfTest() {
   };
   await wait('the first frame', () => latest !== null, 10000);
   const firstPasses = latest ? latest.passes : -1;
+  // A bad value typed in: the server's message shows, and the field gets the run's value back.
+  $('learning_rate').value = '-1';
+  $('learning_rate').dispatchEvent(new Event('change'));
+  await wait('the refusal', () => !$('message').hidden, 10000);
+  report.refusal = $('message').textContent;
+  report.refused_field_shows = $('learning_rate').value;
   await send({ action: 'sharpness', on: true });
   $('sharpness').checked = true;
   await send({ action: 'play' });
@@ -331,6 +341,8 @@ async function runSelfTest() {
     tape_lines: $('tape').textContent.split('\n').filter((line) => line).length,
     gradients_agree: $('gradients-title').className === 'agree',
     message_shown: !$('message').hidden,
+    form_matches_run: latest !== null && Object.entries(latest.settings)
+      .every(([field, value]) => JSON.stringify(formSettings()[field]) === JSON.stringify(value)),
     errors: pageErrors,
   });
   await post('/api/self-test', JSON.stringify(report), { 'Content-Type': 'application/json' });
