@@ -53,7 +53,7 @@ const SPECTRAL: [(u8, u8, u8); 11] = [
 ];
 
 /// The colour of `class` among `classes`, interpolated along [`SPECTRAL`].
-fn class_colour(class: usize, classes: usize) -> RGBColor {
+pub fn class_colour(class: usize, classes: usize) -> RGBColor {
     let position = class as f64 / (classes.max(2) - 1) as f64 * (SPECTRAL.len() - 1) as f64;
     let (low, fraction) = (position.floor() as usize, position.fract());
     let high = (low + 1).min(SPECTRAL.len() - 1);
@@ -65,7 +65,7 @@ fn class_colour(class: usize, classes: usize) -> RGBColor {
 
 /// A class's region: its colour washed halfway to white, so that the points in the class's
 /// full colour with a dark edge stand out on every region.
-fn region_colour(class: usize, classes: usize) -> RGBColor {
+pub fn region_colour(class: usize, classes: usize) -> RGBColor {
     let RGBColor(r, g, b) = class_colour(class, classes);
     let wash = |c: u8| ((u16::from(c) + 255) / 2) as u8;
     RGBColor(wash(r), wash(g), wash(b))

@@ -1,0 +1,557 @@
+//! The playground example as a browser uses it: each test starts the server on a free port and
+//! drives it over HTTP and Server-Sent Events (`playground_client`).
+
+mod playground_client;
+
+use std::time::{Duration, Instant};
+
+use playground_client::{Playground, assert_refused, run_bounded};
+use serde_json::{Value, json};
+
+/// The tutorial's settings, as the page sends them.
+fn tutorial() -> Value {
+    json!({
+        "dataset": "moons", "samples": 200, "noise": 0.2, "seed": 0, "hidden": [3],
+        "activation": "tanh", "learning_rate": 0.01, "l2": 0.01, "loss": "sum",
+    })
+}
+
+/// `tutorial()` with one field changed.
+fn tutorial_with(field: &str, value: Value) -> Value {
+    let mut settings = tutorial();
+    settings[field] = value;
+    settings
+}
+
+/// A new run: its id, and its stream after the first frame.
+fn open(playground: &Playground) -> (u64, playground_client::Events) {
+    let mut events = playground.open_run();
+    let hello = events.next_named("hello");
+    assert_eq!(
+        hello["settings"],
+        tutorial(),
+        "a run starts as the tutorial's"
+    );
+    let run = hello["run"].as_u64().expect("a run id");
+    events.next_named("frame");
+    (run, events)
+}
+
+#[test]
+fn the_page_and_its_assets_are_served_and_nothing_else() {
+    let playground = Playground::start(&[]);
+    let (status, page) = playground.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<canvas id=\"regions\""), "{page}");
+    for asset in ["/app.js", "/style.css"] {
+        assert!(page.contains(asset), "the page loads {asset}");
+        let (status, body) = playground.get(asset);
+        assert_eq!(status, 200, "{asset}");
+        assert!(body.len() > 500, "{asset}: {body}");
+        // Offline: nothing is fetched from anywhere else.
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{asset}"
+        );
+    }
+    assert!(!page.contains("http://") && !page.contains("https://"));
+    let (status, _) = playground.get("/?self-test");
+    assert_eq!(status, 200, "a query string is the page's own business");
+    for path in [
+        "/Cargo.toml",
+        "/../Cargo.toml",
+        "/assets/app.js",
+        "/%2e%2e/Cargo.toml",
+        "/etc/passwd",
+    ] {
+        assert_eq!(playground.get(path).0, 404, "{path}");
+    }
+    assert_eq!(playground.request("POST", "/", b"").0, 405);
+    assert_eq!(playground.request("DELETE", "/api/status", b"").0, 405);
+}
+
+#[test]
+fn other_sites_cannot_drive_it() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    let port = playground.address.rsplit(':').next().unwrap().to_string();
+    // A name pointed at 127.0.0.1 by another site (DNS rebinding) is not this server's.
+    for host in [
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "127.0.0.1:1",
+    ] {
+        let (status, body) = playground.request_with("GET", "/", &[("Host", host)], b"");
+        assert_eq!(status, 403, "Host: {host}: {body}");
+    }
+    let localhost = format!("localhost:{port}");
+    assert_eq!(
+        playground
+            .request_with("GET", "/", &[("Host", &localhost)], b"")
+            .0,
+        200
+    );
+    // Bodies another site's page may send without asking first (text/plain) are refused.
+    let path = format!("/api/runs/{run}/command");
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let headers = [("Content-Type", content_type)];
+        let (status, body) =
+            playground.request_with("POST", &path, &headers, br#"{"action":"play"}"#);
+        assert_eq!(status, 415, "{content_type}: {body}");
+    }
+    let csv_as_text = [("Content-Type", "text/plain")];
+    let (status, _) = playground.request_with(
+        "POST",
+        &format!("/api/runs/{run}/csv"),
+        &csv_as_text,
+        b"1,2,0\n",
+    );
+    assert_eq!(status, 415);
+    let frame = events.next_named("frame");
+    assert_eq!(
+        (
+            frame["playing"].as_bool(),
+            frame["settings"]["dataset"].as_str()
+        ),
+        (Some(false), Some("moons"))
+    );
+}
+
+#[test]
+fn a_run_streams_frames_and_its_pass_count_advances() {
+    let playground = Playground::start(&[]);
+    let mut events = playground.open_run();
+    let hello = events.next_named("hello");
+    let run = hello["run"].as_u64().unwrap();
+    let data = events.next_named("data");
+    assert_eq!(data["labels"].as_array().unwrap().len(), 200);
+    assert_eq!(data["points"].as_array().unwrap().len(), 400);
+    assert_eq!(data["point_colours"].as_array().unwrap().len(), 2);
+    let first = events.next_named("frame");
+    assert_eq!(first["passes"], 0);
+    assert_eq!(first["playing"], false);
+    // The tutorial's small network gets the finest grid of decision regions.
+    assert_eq!(first["regions"]["side"], 160);
+    assert_eq!(
+        first["regions"]["classes"].as_array().unwrap().len(),
+        160 * 160
+    );
+
+    assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
+    let stepped = events.frame_where(50, |frame| frame["passes"] == 1);
+    assert_eq!(stepped["playing"], false);
+
+    let started = Instant::now();
+    assert_eq!(playground.command(run, &json!({"action": "play"})).0, 200);
+    let early = events.frame_where(100, |frame| frame["passes"].as_u64() > Some(1));
+    let later = events.frame_where(100, |frame| {
+        frame["passes"].as_u64() > early["passes"].as_u64()
+    });
+    assert!(
+        later["passes_per_second"].as_f64().unwrap() > 0.0,
+        "{}",
+        later["passes_per_second"]
+    );
+    // Frames come at a steady rate, not once per pass: about 20 a second.
+    let frames_started = Instant::now();
+    for _ in 0..10 {
+        events.next_named("frame");
+    }
+    let ten_frames = frames_started.elapsed();
+    assert!(
+        ten_frames > Duration::from_millis(300) && ten_frames < Duration::from_secs(5),
+        "10 frames took {ten_frames:?}"
+    );
+    assert_eq!(playground.command(run, &json!({"action": "pause"})).0, 200);
+    let paused = events.frame_where(50, |frame| frame["playing"] == false);
+    let (_, answer) = playground.command(run, &json!({"action": "reset"}));
+    assert_eq!(answer["ok"], true);
+    events.frame_where(50, |frame| frame["passes"] == 0);
+    assert!(
+        paused["passes"].as_u64().unwrap() > 1,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_tutorial_run_prints_the_moons_examples_losses() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    playground.command(run, &json!({"action": "play"}));
+    let frame = events.frame_where(2000, |frame| {
+        frame["printed"].as_array().unwrap().len() >= 2
+    });
+    let printed: Vec<String> = frame["printed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            format!(
+                "Loss after iteration {}: {:.6}",
+                line[0],
+                line[1].as_f64().unwrap()
+            )
+        })
+        .collect();
+    // `cargo run --release --example moons` prints these two lines, the tutorial's own.
+    assert_eq!(printed[0], "Loss after iteration 0: 0.432387");
+    assert_eq!(printed[1], "Loss after iteration 1000: 0.068947");
+}
+
+#[test]
+fn every_data_set_and_network_trains() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    for dataset in ["moons", "circles", "xor", "spiral"] {
+        for hidden in [json!([3]), json!([8, 4])] {
+            for activation in ["tanh", "relu", "sigmoid"] {
+                for loss in ["sum", "mean"] {
+                    let mut settings = tutorial_with("dataset", json!(dataset));
+                    settings["hidden"] = hidden.clone();
+                    settings["activation"] = json!(activation);
+                    settings["loss"] = json!(loss);
+                    let apply = json!({"action": "apply", "settings": settings});
+                    assert_eq!(playground.command(run, &apply).0, 200, "{settings}");
+                    // New data and weights even where the settings did not need them.
+                    assert_eq!(playground.command(run, &json!({"action": "reset"})).0, 200);
+                    let data = events.next_named("data");
+                    let classes: u64 = if dataset == "spiral" { 3 } else { 2 };
+                    assert_eq!(data["classes"], classes, "{settings}");
+                    assert_eq!(
+                        data["region_colours"].as_array().unwrap().len() as u64,
+                        classes
+                    );
+                    for _ in 0..3 {
+                        assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
+                    }
+                    let frame = events.frame_where(20, |frame| frame["passes"] == 3);
+                    let loss_value = frame["loss"].as_f64().expect("a finite loss");
+                    assert!(loss_value > 0.0, "{settings}: loss {loss_value}");
+                    let accuracy = frame["accuracy"].as_f64().unwrap();
+                    assert!((0.0..=1.0).contains(&accuracy), "{settings}: {accuracy}");
+                    let predicted = frame["regions"]["classes"].as_array().unwrap();
+                    assert!(predicted.iter().all(|class| class.as_u64() < Some(classes)));
+                }
+            }
+        }
+    }
+    // The widest network (2-100-100-3) gets a coarser grid of regions, within the frame's budget.
+    let mut widest = tutorial_with("hidden", json!([100, 100]));
+    widest["dataset"] = json!("spiral");
+    playground.command(run, &json!({"action": "apply", "settings": widest}));
+    let frame = events.frame_where(20, |frame| frame["settings"]["hidden"] == json!([100, 100]));
+    assert_eq!(frame["regions"]["side"], 43);
+}
+
+#[test]
+fn bad_values_are_refused_with_a_message_and_change_nothing() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    let apply = |settings: Value| json!({"action": "apply", "settings": settings});
+    let cases = [
+        (
+            apply(tutorial_with("learning_rate", json!(-1))),
+            "learning rate: -1 is not above 0",
+        ),
+        (
+            apply(tutorial_with("learning_rate", json!(0))),
+            "learning rate: 0 is not above 0",
+        ),
+        (
+            apply(tutorial_with("learning_rate", json!(1e9))),
+            "learning rate",
+        ),
+        (
+            apply(tutorial_with("learning_rate", json!("fast"))),
+            "bad command",
+        ),
+        (apply(tutorial_with("l2", json!(-0.5))), "L2 strength: -0.5"),
+        (
+            apply(tutorial_with("noise", json!(6))),
+            "noise: 6 is not from 0 to 5",
+        ),
+        (
+            apply(tutorial_with("samples", json!(1))),
+            "points: 1 is not from 2 to 2000",
+        ),
+        (
+            apply(tutorial_with("samples", json!(10_000_000_000u64))),
+            "points",
+        ),
+        (apply(tutorial_with("samples", json!(-3))), "bad command"),
+        (
+            apply(tutorial_with("seed", json!(4294967296u64))),
+            "bad command",
+        ),
+        (
+            apply(tutorial_with("hidden", json!([0]))),
+            "hidden units: 0 is not from 1 to 100",
+        ),
+        (
+            apply(tutorial_with("hidden", json!([101]))),
+            "hidden units: 101",
+        ),
+        (
+            apply(tutorial_with("hidden", json!([]))),
+            "hidden layers: 0 layers",
+        ),
+        (
+            apply(tutorial_with("hidden", json!([3, 3, 3]))),
+            "hidden layers: 3 layers",
+        ),
+        (
+            apply(tutorial_with("activation", json!("softmax"))),
+            "unknown variant `softmax`",
+        ),
+        (
+            apply(tutorial_with("dataset", json!("mnist"))),
+            "unknown variant `mnist`",
+        ),
+        (
+            apply(tutorial_with("dataset", json!("csv"))),
+            "upload a CSV file",
+        ),
+        (
+            apply(tutorial_with("loss", json!("median"))),
+            "unknown variant `median`",
+        ),
+        (apply(json!({"samples": 200})), "bad command"),
+        (json!({"action": "explode"}), "unknown variant `explode`"),
+        (json!({"settings": tutorial()}), "missing field `action`"),
+    ];
+    for (command, message) in cases {
+        let (status, answer) = playground.command(run, &command);
+        assert_eq!(status, 400, "{command}: {answer}");
+        let error = answer["error"].as_str().expect("an error message");
+        assert!(
+            error.contains(message),
+            "{command}: {error:?} should say {message:?}"
+        );
+    }
+    // Bodies no JSON value makes: not JSON at all, and a number beyond f64 (no NaN or ∞ passes).
+    let infinite = apply(tutorial()).to_string().replace("0.01,", "1e999,");
+    assert!(infinite.contains("1e999"), "{infinite}");
+    for body in ["{not json", infinite.as_str()] {
+        let path = format!("/api/runs/{run}/command");
+        let (status, answer) = playground.request("POST", &path, body.as_bytes());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains("bad command"), "{body}: {answer}");
+    }
+    let extra = tutorial_with("momentum", json!(0.9));
+    let (status, answer) = playground.command(run, &apply(extra));
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `momentum`"),
+        "{answer}"
+    );
+    let (status, _) = playground.command(999_999, &json!({"action": "play"}));
+    assert_eq!(status, 404);
+
+    // Nothing changed: the run is the tutorial's, at pass 0, paused.
+    playground.command(run, &json!({"action": "tape"}));
+    let frame = events.next_named("frame");
+    assert_eq!(frame["settings"], tutorial());
+    assert_eq!(
+        (frame["passes"].as_u64(), frame["playing"].as_bool()),
+        (Some(0), Some(false))
+    );
+
+    // A good value does change it, without a restart: the learning rate applies in flight.
+    playground.command(run, &json!({"action": "step"}));
+    let good = tutorial_with("learning_rate", json!(0.02));
+    assert_eq!(playground.command(run, &apply(good.clone())).0, 200);
+    let frame = events.frame_where(50, |frame| frame["settings"] == good);
+    assert_eq!(frame["passes"], 1);
+}
+
+#[test]
+fn a_csv_upload_with_a_bad_row_is_refused_naming_its_line() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    let path = format!("/api/runs/{run}/csv");
+    let upload =
+        |body: &[u8]| playground.request_with("POST", &path, &[("Content-Type", "text/csv")], body);
+    let cases: [(&[u8], &str); 5] = [
+        (
+            b"x1,x2,label\n0.5,1.0,0\n0.2,oops,1\n",
+            "line 3, column 2: 'oops' is not a number",
+        ),
+        (
+            b"0.5,1.0,0\n0.2,0.1\n",
+            "line 2, column 3: expected 3 fields",
+        ),
+        (
+            b"0.5,1.0,0\n0.2,0.1,11\n",
+            "class 11 is beyond the 11 classes",
+        ),
+        (b"0.5,1e9,0\n", "coordinate 1e9 is beyond"),
+        (b"x1,x2,label\n", "no data rows"),
+    ];
+    for (body, message) in cases {
+        let (status, answer) = upload(body);
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains(message), "{answer} should say {message:?}");
+    }
+    let too_large = vec![b' '; (1 << 20) + 1];
+    let (status, answer) = upload(&too_large);
+    assert_eq!(status, 400);
+    assert!(answer.contains("more than 1048576 bytes"), "{answer}");
+    let frame = events.next_named("frame");
+    assert_eq!(
+        frame["settings"]["dataset"], "moons",
+        "a refused file changes nothing"
+    );
+
+    let (status, answer) = upload(b"x1,x2,label\n0.5,1.0,0\n-0.5,0.2,1\n0.0,-1.0,2\n");
+    assert_eq!(status, 200, "{answer}");
+    let data = events.next_named("data");
+    assert_eq!(data["labels"], json!([0, 1, 2]));
+    assert_eq!(data["classes"], 3);
+    let frame = events.next_named("frame");
+    assert_eq!(frame["settings"]["dataset"], "csv");
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_message() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    let fast = json!({"action": "apply", "settings": tutorial_with("learning_rate", json!(1000))});
+    assert_eq!(playground.command(run, &fast).0, 200);
+    assert_eq!(playground.command(run, &json!({"action": "play"})).0, 200);
+    let frame = events.frame_where(400, |frame| !frame["diverged"].is_null());
+    let message = frame["diverged"].as_str().unwrap();
+    assert!(
+        message.contains("learning rate 1000 is too large"),
+        "{message}"
+    );
+    assert_eq!(frame["playing"], false);
+    let (status, answer) = playground.command(run, &json!({"action": "play"}));
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"].as_str().unwrap().contains("Reset the run"),
+        "{answer}"
+    );
+    // The server goes on, and a reset starts the run again.
+    assert_eq!(playground.live_runs(), 1);
+    assert_eq!(playground.command(run, &json!({"action": "reset"})).0, 200);
+    let frame = events.frame_where(50, |frame| frame["diverged"].is_null());
+    assert_eq!(frame["passes"], 0);
+}
+
+#[test]
+fn a_closed_connection_ends_its_run_and_a_full_server_says_so() {
+    let playground = Playground::start(&["--max-runs", "2"]);
+    let (_, first) = open(&playground);
+    let (second_run, _second) = open(&playground);
+    assert_eq!(
+        playground.command(second_run, &json!({"action": "play"})).0,
+        200
+    );
+    let mut third = playground.open_run();
+    let full = third.next_named("full");
+    assert!(
+        full["message"].as_str().unwrap().contains("at most 2 runs"),
+        "{full}"
+    );
+    assert_eq!(playground.live_runs(), 2);
+
+    drop(first); // the tab closes
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while playground.live_runs() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the closed tab's run still counts"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, _fourth) = open(&playground); // its place is free again
+    assert_eq!(playground.live_runs(), 2);
+}
+
+#[test]
+fn sharpness_tape_and_hand_gradients_on_request() {
+    let playground = Playground::start(&[]);
+    let (run, mut events) = open(&playground);
+    assert_eq!(
+        playground
+            .command(run, &json!({"action": "sharpness", "on": true}))
+            .0,
+        200
+    );
+    let frame = events.frame_where(50, |frame| !frame["sharpness"].is_null());
+    assert_eq!(frame["sharpness"]["edge"], 200.0);
+    let top = frame["sharpness"]["curve"][0][1].as_f64().unwrap();
+    assert!(top > 0.0 && top.is_finite(), "{top}");
+
+    assert_eq!(playground.command(run, &json!({"action": "tape"})).0, 200);
+    let tape = events.next_named("tape")["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for expected in [
+        "variable W1",
+        "constant",
+        "matmul(",
+        "tanh(",
+        "cross_entropy",
+        "examples/playground/model.rs:",
+        "|grad| ",
+    ] {
+        assert!(
+            tape.contains(expected),
+            "no {expected:?} in the tape:\n{tape}"
+        );
+    }
+
+    assert_eq!(
+        playground.command(run, &json!({"action": "gradients"})).0,
+        200
+    );
+    let gradients = events.next_named("gradients");
+    assert_eq!(gradients["agree"], true, "{}", gradients["text"]);
+    assert!(
+        gradients["text"]
+            .as_str()
+            .unwrap()
+            .contains("max |autodiff - hand|")
+    );
+
+    let relu = json!({"action": "apply", "settings": tutorial_with("activation", json!("relu"))});
+    assert_eq!(playground.command(run, &relu).0, 200);
+    let (status, answer) = playground.command(run, &json!({"action": "gradients"}));
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("one hidden layer and tanh"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_with_one_line() {
+    let cases = [
+        (vec!["--port", "99999"], "--port"),
+        (vec!["--max-runs", "0"], "--max-runs"),
+        (
+            vec!["--max-runs", "65"],
+            "65 is more than the 64 runs at once",
+        ),
+        (vec!["--host", "localhost.example"], "--host"),
+        (vec!["--frobnicate"], "--frobnicate"),
+    ];
+    for (args, message) in cases {
+        let output = run_bounded("playground", &args, 20);
+        assert_refused(&output, &format!("{args:?}"), message);
+    }
+    // A port already taken: the same one line, naming the address.
+    let playground = Playground::start(&[]);
+    let port = playground.address.rsplit(':').next().unwrap();
+    let output = run_bounded("playground", &["--port", port], 20);
+    assert_refused(&output, "a taken port", "cannot listen on 127.0.0.1:");
+}
