@@ -10,15 +10,32 @@
 //!
 //! Workloads: `moons-tape`, `moons-tape-fresh`, `moons-hand`, `mlp-tape`, `mlp-hand`. `cargo bench` itself runs each
 //! for a few steps, so that the binary is known to work.
+//!
+//! Two more uses, for `benches/anchors/run.sh`: `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,
+//! then times STEPS and prints `WORKLOAD-step-us X`, the time per step in microseconds; and
+//! `BIN export-mlp DIR STEPS` writes the MLP workload's data, initial weights and first losses
+//! into DIR for the PyTorch anchor (see `workloads::export_mlp`).
 
 mod hand_written;
 mod workloads;
+
+use std::time::Instant;
 
 use workloads::Workload;
 
 fn run(workload: Workload, steps: usize) {
     let mut step = workload.step();
     (0..steps).for_each(|_| step());
+}
+
+/// `warmup` steps, then `steps` timed ones; prints the time per step.
+fn time(workload: Workload, steps: usize, warmup: usize) {
+    let mut step = workload.step();
+    (0..warmup).for_each(|_| step());
+    let start = Instant::now();
+    (0..steps).for_each(|_| step());
+    let per_step = start.elapsed().as_secs_f64() / steps.max(1) as f64;
+    println!("{}-step-us {:.3}", workload.name(), per_step * 1e6);
 }
 
 fn parse(name: &str, steps: &str) -> Result<(Workload, usize), String> {
@@ -38,7 +55,20 @@ fn main() {
         .filter(|arg| !arg.starts_with("--"))
         .collect();
     let outcome = match args.as_slice() {
+        [command, dir, steps] if command == "export-mlp" => steps
+            .parse()
+            .map_err(|_| format!("'{steps}' is not a number of steps"))
+            .and_then(|steps| {
+                workloads::export_mlp(dir.as_ref(), steps).map_err(|e| format!("{dir}: {e}"))
+            }),
         [name, steps] => parse(name, steps).map(|(workload, steps)| run(workload, steps)),
+        [name, steps, warmup] => parse(name, steps).and_then(|(workload, steps)| {
+            let warmup = warmup
+                .parse()
+                .map_err(|_| format!("'{warmup}' is not a number of steps"))?;
+            time(workload, steps, warmup);
+            Ok(())
+        }),
         // Under `cargo bench`: a smoke run of every workload.
         _ => {
             Workload::ALL
