@@ -14,7 +14,8 @@
 //! Two more uses, for `benches/anchors/run.sh`: `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,
 //! then times STEPS and prints `WORKLOAD-step-us X`, the time per step in microseconds; and
 //! `BIN export-mlp DIR STEPS` writes the MLP workload's data, initial weights and first losses
-//! into DIR for the PyTorch anchor (see `workloads::export_mlp`).
+//! into DIR for the PyTorch anchor (see `workloads::export_mlp`). With `TAPEGRAD_THREADS=N` in
+//! the environment and the bench built with `--features threads`, tapegrad uses N threads.
 
 mod hand_written;
 mod workloads;
@@ -50,6 +51,12 @@ fn parse(name: &str, steps: &str) -> Result<(Workload, usize), String> {
 }
 
 fn main() {
+    if let Some(threads) = std::env::var("TAPEGRAD_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        tapegrad::set_threads(threads);
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))

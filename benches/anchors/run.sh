@@ -6,6 +6,8 @@
 # - the MLP step: tapegrad (`mlp-tape`, timed inside the runner after 10 warm-up steps) against
 #   PyTorch's eager autograd on the same data and initial weights (`torch_mlp.py`, which first
 #   checks that its losses agree with tapegrad's).
+# And tapegrad on both cores (feature `threads`, `TAPEGRAD_THREADS=2`, cores 0 and 1): the MLP
+# step against its one-thread time, and the moons pass, which must not be slower for it.
 #
 #   python3 -m venv .venv && .venv/bin/pip install -r benches/anchors/requirements.txt
 #   PYTHON=.venv/bin/python bash benches/anchors/run.sh [ROUNDS] [CORE]
@@ -22,7 +24,7 @@ warmup=10
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-bin=$(cargo bench --bench instructions --no-run 2>&1 | sed -n 's/.*Executable .* (\(.*\))/\1/p')
+bin=$(cargo bench --features threads --bench instructions --no-run 2>&1 | sed -n 's/.*Executable .* (\(.*\))/\1/p')
 mlp_dir=$(mktemp -d)
 trap 'rm -rf "$mlp_dir"' EXIT
 "$bin" export-mlp "$mlp_dir" 5
@@ -32,6 +34,9 @@ tape=()
 jax=()
 tape_mlp=()
 torch_mlp=()
+tape2=()
+tape2_mlp=()
+tape1=()
 for _ in $(seq "$rounds"); do
   start=$(date +%s.%N)
   taskset -c "$core" "$bin" moons-tape "$passes"
@@ -40,6 +45,9 @@ for _ in $(seq "$rounds"); do
   jax+=("$(taskset -c "$core" "$python" benches/anchors/jax_moons.py "$passes" 1 2>/dev/null | awk '{print $2}')")
   tape_mlp+=("$(taskset -c "$core" "$bin" mlp-tape "$steps" "$warmup" | awk '{print $2 / 1000}')")
   torch_mlp+=("$(taskset -c "$core" "$python" benches/anchors/torch_mlp.py "$mlp_dir" "$steps" 1 "$warmup" 2>/dev/null | awk '{print $2 / 1000}')")
+  tape2_mlp+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" mlp-tape "$steps" "$warmup" | awk '{print $2 / 1000}')")
+  tape1+=("$(taskset -c "$core" "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
+  tape2+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
 done
 summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -53,3 +61,6 @@ echo "MLP step ($steps steps a round after $warmup warm-up steps):"
 echo "  tapegrad: $(summary ms "${tape_mlp[@]}")"
 echo "  PyTorch $("$python" -c 'import torch; print(torch.__version__)') eager, 1 thread: $(summary ms "${torch_mlp[@]}")"
 echo "  tapegrad / PyTorch: $(ratio "$(median "${tape_mlp[@]}")" "$(median "${torch_mlp[@]}")")"
+echo "tapegrad on 2 threads (cores 0,1):"
+echo "  MLP step: $(summary ms "${tape2_mlp[@]}"), $(ratio "$(median "${tape_mlp[@]}")" "$(median "${tape2_mlp[@]}")")x faster than on 1"
+echo "  moons pass, timed inside the runner: $(summary µs "${tape2[@]}"); on 1 thread, core $core: $(summary µs "${tape1[@]}")"

@@ -4,7 +4,7 @@
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{SHORT_BLOCK, for_each_broadcast, is_trailing_block};
-use super::{Tensor, broadcast_shapes, pool, shape_panic};
+use super::{Tensor, broadcast_shapes, pool, shape_panic, threads};
 
 impl Tensor {
     /// `f` applied to every element.
@@ -76,6 +76,29 @@ impl Tensor {
         Tensor::from_parts(data, shape)
     }
 
+    /// [`zip_map`](Tensor::zip_map) for a function that threads may share: operands of equal
+    /// shape are computed in pieces on several threads when there are several
+    /// ([`set_threads`](crate::set_threads)) and the tensors are large.
+    #[track_caller]
+    pub(crate) fn zip_map_shared(
+        &self,
+        other: &Tensor,
+        op: &str,
+        f: impl Fn(f64, f64) -> f64 + Send + Sync,
+    ) -> Tensor {
+        if self.shape != other.shape {
+            return self.zip_map(other, op, f);
+        }
+        let mut data = pool::overwritable(self.len());
+        threads::for_each_piece(&mut data, |start, piece| {
+            let pairs = self.data[start..].iter().zip(&other.data[start..]);
+            for (out, (&a, &b)) in piece.iter_mut().zip(pairs) {
+                *out = f(a, b);
+            }
+        });
+        Tensor::from_parts(data, self.shape.clone())
+    }
+
     /// `self += alpha * other`, in place: the gradient-descent update `w.add_scaled(-lr, &grad)`.
     ///
     /// Panics, naming both shapes and the caller's line, unless the shapes are equal.
@@ -94,9 +117,12 @@ impl Tensor {
                 format_args!("{:?} and {:?} differ", self.shape(), other.shape()),
             );
         }
-        for (a, &b) in self.data.iter_mut().zip(&other.data) {
-            *a += alpha * b;
-        }
+        let other = &other.data;
+        threads::for_each_piece(&mut self.data, |start, piece| {
+            for (a, &b) in piece.iter_mut().zip(&other[start..]) {
+                *a += alpha * b;
+            }
+        });
     }
 
     /// The largest `|a - b|` over all elements; panics unless the shapes are equal.

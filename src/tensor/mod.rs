@@ -14,6 +14,7 @@ mod math;
 mod pool;
 mod reduce;
 mod select;
+mod threads;
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -26,6 +27,7 @@ use smallvec::SmallVec;
 pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
 pub use pool::release_buffer_pool;
 pub(crate) use reduce::softmax_lane;
+pub use threads::{set_threads, threads};
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
 pub type Shape = SmallVec<[usize; 4]>;

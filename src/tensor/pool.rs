@@ -39,6 +39,23 @@ thread_local! {
 /// An empty buffer with room for at least `len` elements, recycled if one of a fitting size
 /// (up to twice `len`) is idle.
 pub(crate) fn take(len: usize) -> Vec<f64> {
+    let mut buffer = take_dirty(len);
+    buffer.clear();
+    buffer
+}
+
+/// `len` elements whose values are left from the buffer's last use (zero where it had fewer),
+/// for an output that will be overwritten whole: a large matrix product's. Zeroing it first was
+/// 2.4% of the MLP step (`perf record`).
+pub(crate) fn overwritable(len: usize) -> Vec<f64> {
+    let mut buffer = take_dirty(len);
+    buffer.truncate(len);
+    buffer.resize(len, 0.0);
+    buffer
+}
+
+/// A recycled buffer as it was given back, or a new empty one.
+fn take_dirty(len: usize) -> Vec<f64> {
     if len >= MIN_POOLED {
         let recycled = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -51,8 +68,7 @@ pub(crate) fn take(len: usize) -> Vec<f64> {
             pool.elements -= buffer.capacity();
             Some(buffer)
         });
-        if let Ok(Some(mut buffer)) = recycled {
-            buffer.clear();
+        if let Ok(Some(buffer)) = recycled {
             return buffer;
         }
     }
@@ -127,6 +143,15 @@ mod tests {
         assert_ne!(small.as_ptr(), address);
         let again = take(90_000);
         assert_eq!((again.as_ptr(), again.len()), (address, 0));
+    }
+
+    #[test]
+    fn an_overwritable_buffer_has_the_length_asked_for() {
+        give(filled(100_000, 1.0));
+        assert_eq!(overwritable(90_000).len(), 90_000);
+        give(filled(60_000, 1.0));
+        let longer = overwritable(80_000);
+        assert_eq!((longer.len(), longer[70_000]), (80_000, 0.0));
     }
 
     #[test]
