@@ -12,7 +12,8 @@
 //! for a few steps, so that the binary is known to work.
 //!
 //! Two more uses, for `benches/anchors/run.sh`: `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,
-//! then times STEPS and prints `WORKLOAD-step-us X`, the time per step in microseconds; and
+//! then times STEPS and prints `WORKLOAD-step-us X cpu-us Y`, the wall time per step and the
+//! thread's time on a CPU per step, in microseconds; and
 //! `BIN export-mlp DIR STEPS` writes the MLP workload's data, initial weights and first losses
 //! into DIR for the PyTorch anchor (see `workloads::export_mlp`). With `TAPEGRAD_THREADS=N` in
 //! the environment and the bench built with `--features threads`, tapegrad uses N threads.
@@ -29,14 +30,43 @@ fn run(workload: Workload, steps: usize) {
     (0..steps).for_each(|_| step());
 }
 
-/// `warmup` steps, then `steps` timed ones; prints the time per step.
+/// `warmup` steps, then `steps` timed ones; prints the wall time per step and, where Linux says
+/// it, the calling thread's time on a CPU per step (which other processes on the core do not
+/// inflate), both in microseconds.
 fn time(workload: Workload, steps: usize, warmup: usize) {
     let mut step = workload.step();
     (0..warmup).for_each(|_| step());
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_seconds());
     (0..steps).for_each(|_| step());
-    let per_step = start.elapsed().as_secs_f64() / steps.max(1) as f64;
-    println!("{}-step-us {:.3}", workload.name(), per_step * 1e6);
+    let per_step = |seconds: f64| seconds / steps.max(1) as f64 * 1e6;
+    let wall = per_step(start.elapsed().as_secs_f64());
+    let cpu = thread_cpu_seconds()
+        .zip(cpu_start)
+        .map(|(end, start)| per_step(end - start));
+    let cpu = cpu.map_or(String::new(), |cpu| format!(" cpu-us {cpu:.3}"));
+    println!("{}-step-us {wall:.3}{cpu}", workload.name());
+    if tapegrad::threads() > 1 {
+        // Each thread's time on a CPU over the whole run: how evenly the work was shared.
+        let tasks = std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten();
+        let mut seconds: Vec<f64> = tasks
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split_whitespace().next()?.parse().ok())
+            .map(|nanoseconds: f64| nanoseconds * 1e-9)
+            .collect();
+        seconds.sort_by(|a, b| b.total_cmp(a));
+        let seconds: Vec<String> = seconds.iter().map(|s| format!("{s:.3}")).collect();
+        eprintln!("cpu seconds by thread: {}", seconds.join(" "));
+    }
+}
+
+/// The calling thread's time on a CPU so far, from `/proc/thread-self/schedstat` (nanoseconds).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanoseconds: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanoseconds * 1e-9)
 }
 
 fn parse(name: &str, steps: &str) -> Result<(Workload, usize), String> {

@@ -1,6 +1,6 @@
 //! Several threads compute what one thread computes, bit for bit (feature `threads`): the large
 //! matrix products in every transposed form and over awkward shapes, the vectorised functions,
-//! and whole MLP training steps.
+//! the arithmetic operators (a bias row included), `add_scaled`, and whole MLP training steps.
 //!
 //! One test function, because the number of threads is a setting of the whole process and the
 //! test harness runs test functions side by side.
@@ -76,6 +76,16 @@ fn results(threads: usize) -> Vec<Vec<u64>> {
     let mut tensors = products(&mut rng);
     let wide = &Tensor::randn(&[300, 700], &mut rng) * 4.0;
     tensors.extend([wide.tanh(), wide.exp(), wide.map(f64::abs).ln()]);
+    let row = Tensor::randn(&[1, 700], &mut rng);
+    tensors.extend([
+        &wide + &row,
+        &wide / &row,
+        &wide * &wide.tanh(),
+        &wide - 1.0,
+    ]);
+    let mut updated = wide.clone();
+    updated.add_scaled(-0.3, &wide.exp());
+    tensors.push(updated);
     tensors.extend(mlp_steps());
     tensors.iter().map(bits).collect()
 }

@@ -37,14 +37,20 @@ torch_mlp=()
 tape2=()
 tape2_mlp=()
 tape1=()
+tape_mlp_cpu=()
+torch_mlp_cpu=()
 for _ in $(seq "$rounds"); do
   start=$(date +%s.%N)
   taskset -c "$core" "$bin" moons-tape "$passes"
   end=$(date +%s.%N)
   tape+=("$("$python" -c "print(($end - $start) / $passes * 1e6)")")
   jax+=("$(taskset -c "$core" "$python" benches/anchors/jax_moons.py "$passes" 1 2>/dev/null | awk '{print $2}')")
-  tape_mlp+=("$(taskset -c "$core" "$bin" mlp-tape "$steps" "$warmup" | awk '{print $2 / 1000}')")
-  torch_mlp+=("$(taskset -c "$core" "$python" benches/anchors/torch_mlp.py "$mlp_dir" "$steps" 1 "$warmup" 2>/dev/null | awk '{print $2 / 1000}')")
+  line=$(taskset -c "$core" "$bin" mlp-tape "$steps" "$warmup")
+  tape_mlp+=("$(awk '{print $2 / 1000}' <<<"$line")")
+  tape_mlp_cpu+=("$(awk '{print $4 / 1000}' <<<"$line")")
+  line=$(taskset -c "$core" "$python" benches/anchors/torch_mlp.py "$mlp_dir" "$steps" 1 "$warmup" 2>/dev/null)
+  torch_mlp+=("$(awk '{print $2 / 1000}' <<<"$line")")
+  torch_mlp_cpu+=("$(awk '{print $4 / 1000}' <<<"$line")")
   tape2_mlp+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" mlp-tape "$steps" "$warmup" | awk '{print $2 / 1000}')")
   tape1+=("$(taskset -c "$core" "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
   tape2+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
@@ -61,6 +67,7 @@ echo "MLP step ($steps steps a round after $warmup warm-up steps):"
 echo "  tapegrad: $(summary ms "${tape_mlp[@]}")"
 echo "  PyTorch $("$python" -c 'import torch; print(torch.__version__)') eager, 1 thread: $(summary ms "${torch_mlp[@]}")"
 echo "  tapegrad / PyTorch: $(ratio "$(median "${tape_mlp[@]}")" "$(median "${torch_mlp[@]}")")"
+echo "  time on the CPU (other processes on the core do not count): tapegrad $(summary ms "${tape_mlp_cpu[@]}"), PyTorch $(summary ms "${torch_mlp_cpu[@]}"), ratio $(ratio "$(median "${tape_mlp_cpu[@]}")" "$(median "${torch_mlp_cpu[@]}")")"
 echo "tapegrad on 2 threads (cores 0,1):"
 echo "  MLP step: $(summary ms "${tape2_mlp[@]}"), $(ratio "$(median "${tape_mlp[@]}")" "$(median "${tape2_mlp[@]}")")x faster than on 1"
 echo "  moons pass, timed inside the runner: $(summary µs "${tape2[@]}"); on 1 thread, core $core: $(summary µs "${tape1[@]}")"

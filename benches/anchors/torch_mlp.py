@@ -8,7 +8,9 @@ DIR holds what `BIN export-mlp DIR 5` wrote (BIN is the instruction-count runner
 the data and weights as raw little-endian f64 files and tapegrad's first losses. The script
 first checks that its own first losses agree with tapegrad's (to 1e-12, relative), then, from
 the initial weights each time, runs WARMUP untimed steps and times STEPS, and prints the time
-per step in microseconds, one line per repetition: `torch-mlp-step-us X`.
+per step in microseconds, one line per repetition: `torch-mlp-step-us X cpu-us Y` (Y: the
+main thread's time on a CPU, which other processes on the core do not inflate; with one thread,
+PyTorch computes on the main thread).
 Run through `benches/anchors/run.sh`, which pins it to one core beside tapegrad's own step.
 """
 
@@ -70,8 +72,8 @@ for _ in range(REPEATS):
     params = fresh_params()
     for _ in range(WARMUP):
         step(params)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for _ in range(STEPS):
         step(params)
-    elapsed = time.perf_counter() - start
-    print(f"torch-mlp-step-us {elapsed / STEPS * 1e6:.3f}")
+    elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
+    print(f"torch-mlp-step-us {elapsed / STEPS * 1e6:.3f} cpu-us {cpu / STEPS * 1e6:.3f}")

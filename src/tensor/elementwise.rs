@@ -76,9 +76,10 @@ impl Tensor {
         Tensor::from_parts(data, shape)
     }
 
-    /// [`zip_map`](Tensor::zip_map) for a function that threads may share: operands of equal
-    /// shape are computed in pieces on several threads when there are several
-    /// ([`set_threads`](crate::set_threads)) and the tensors are large.
+    /// [`zip_map`](Tensor::zip_map) for a function that threads may share: large operands of
+    /// equal shape, or a large one and a row repeated over it (a bias), are computed in pieces
+    /// on several threads when [`set_threads`](crate::set_threads) asked for several. Each
+    /// element is `f` of the same two numbers either way, so the bits are `zip_map`'s.
     #[track_caller]
     pub(crate) fn zip_map_shared(
         &self,
@@ -86,14 +87,28 @@ impl Tensor {
         op: &str,
         f: impl Fn(f64, f64) -> f64 + Send + Sync,
     ) -> Tensor {
-        if self.shape != other.shape {
+        // The length first: small tensors (the moons pass's) never ask how many threads there are.
+        if self.len() < threads::PARALLEL_ELEMENTS || threads::threads() == 1 {
+            return self.zip_map(other, op, f);
+        }
+        let repeated = self.shape != other.shape;
+        if repeated && (!is_trailing_block(&other.shape, &self.shape) || other.is_empty()) {
             return self.zip_map(other, op, f);
         }
         let mut data = pool::overwritable(self.len());
         threads::for_each_piece(&mut data, |start, piece| {
-            let pairs = self.data[start..].iter().zip(&other.data[start..]);
-            for (out, (&a, &b)) in piece.iter_mut().zip(pairs) {
-                *out = f(a, b);
+            let inputs = self.data[start..].iter();
+            if repeated {
+                // `other` repeats along `self`, starting where this piece starts.
+                let row = &other.data;
+                let cycle = row[start % row.len()..].iter().chain(row.iter().cycle());
+                for (out, (&a, &b)) in piece.iter_mut().zip(inputs.zip(cycle)) {
+                    *out = f(a, b);
+                }
+            } else {
+                for (out, (&a, &b)) in piece.iter_mut().zip(inputs.zip(&other.data[start..])) {
+                    *out = f(a, b);
+                }
             }
         });
         Tensor::from_parts(data, self.shape.clone())
@@ -242,7 +257,7 @@ macro_rules! tensor_operator {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, other: &Tensor) -> Tensor {
-                self.zip_map(other, $name, |a, b| a $op b)
+                self.zip_map_shared(other, $name, |a, b| a $op b)
             }
         }
         impl $Trait<f64> for &Tensor {

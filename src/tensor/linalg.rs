@@ -20,9 +20,9 @@ use super::{Shape, Tensor, pool, shape_len, shape_panic, threads};
 /// products (1200 multiply-adds) stay below, on matrixmultiply.
 const LARGE_PRODUCT: usize = 16 * 16 * 16;
 
-/// Products of at least this many multiply-adds are shared among the threads (a 256×784·784×256
-/// product has 51 M): below it, a product takes about as long as waking the threads.
-const PARALLEL_PRODUCT: usize = 1 << 20;
+/// Products of at least this many multiply-adds are shared among the threads (the MLP step's
+/// have 51 M and 655 k): below it, a product takes about as long as waking a thread.
+const PARALLEL_PRODUCT: usize = 1 << 19;
 
 /// On several threads, each thread computes a block of at least this many rows of the output.
 const MIN_BLOCK_ROWS: usize = 64;

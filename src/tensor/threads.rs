@@ -28,8 +28,9 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 /// or 1 when the library was built without the cargo feature `threads`.
 ///
 /// The results are the same, bit for bit, whatever the number of threads (see the README's
-/// Performance section). The default is 1; the threads are kept in a pool of their own, apart
-/// from rayon's global one. PyTorch: `torch.set_num_threads`.
+/// Performance section). The default is 1. The calling thread computes a share of each split
+/// op; the other threads are kept in a pool of tapegrad's own, apart from rayon's global one.
+/// PyTorch: `torch.set_num_threads`.
 ///
 /// ```
 /// // With `features = ["threads"]` in Cargo.toml, this runs the large kernels on two threads.
@@ -45,9 +46,10 @@ pub fn set_threads(threads: usize) -> usize {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        // The calling thread computes a share itself: the pool holds the others.
         let pool = (threads > 1).then(|| {
             let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
+                .num_threads(threads - 1)
                 .thread_name(|i| format!("tapegrad-{i}"))
                 .build()
                 .expect("tapegrad: could not start the thread pool");
@@ -67,7 +69,7 @@ pub fn set_threads(threads: usize) -> usize {
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
     if let Some(pool) = pool() {
-        return pool.current_num_threads();
+        return pool.current_num_threads() + 1;
     }
     1
 }
@@ -77,35 +79,38 @@ fn pool() -> Option<Arc<rayon::ThreadPool>> {
     POOL.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// Runs `work` on each of `blocks`, spread over the threads if there are several.
+/// Runs `work` on each of `blocks`, spread over the threads if there are several: the calling
+/// thread takes the first block, the pool's threads the others.
 pub(crate) fn for_each_block<Block: Send>(blocks: Vec<Block>, work: impl Fn(Block) + Send + Sync) {
     #[cfg(feature = "threads")]
     if blocks.len() > 1
         && let Some(pool) = pool()
     {
-        use rayon::prelude::*;
-        return pool.install(|| blocks.into_par_iter().for_each(work));
+        let work = &work;
+        let mut blocks = blocks.into_iter();
+        let first = blocks.next();
+        return pool.in_place_scope(|scope| {
+            for block in blocks {
+                scope.spawn(move |_| work(block));
+            }
+            first.into_iter().for_each(work);
+        });
     }
     blocks.into_iter().for_each(work);
 }
 
 /// Runs `work(start, piece)` on pieces of `values` that together cover it (`start` is the index
-/// of the piece's first element), spread over the threads when there are several and `values`
-/// is long ([`PARALLEL_ELEMENTS`]). `work` must treat each element on its own: where the cuts
-/// fall depends on the number of threads.
+/// of the piece's first element), one piece a thread when there are several and `values` is
+/// long ([`PARALLEL_ELEMENTS`]). `work` must treat each element on its own: where the cuts fall
+/// depends on the number of threads.
 pub(crate) fn for_each_piece(values: &mut [f64], work: impl Fn(usize, &mut [f64]) + Send + Sync) {
     #[cfg(feature = "threads")]
     if values.len() >= PARALLEL_ELEMENTS
         && let Some(pool) = pool()
     {
-        use rayon::prelude::*;
-        let piece = values.len().div_ceil(pool.current_num_threads());
-        return pool.install(|| {
-            values
-                .par_chunks_mut(piece)
-                .enumerate()
-                .for_each(|(i, chunk)| work(i * piece, chunk))
-        });
+        let piece = values.len().div_ceil(pool.current_num_threads() + 1);
+        let pieces = values.chunks_mut(piece).enumerate().collect();
+        return for_each_block(pieces, |(i, chunk)| work(i * piece, chunk));
     }
     work(0, values);
 }
