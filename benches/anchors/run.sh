@@ -52,7 +52,7 @@ for _ in $(seq "$rounds"); do
   torch_mlp+=("$(awk '{print $2 / 1000}' <<<"$line")")
   torch_mlp_cpu+=("$(awk '{print $4 / 1000}' <<<"$line")")
   tape2_mlp+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" mlp-tape "$steps" "$warmup" | awk '{print $2 / 1000}')")
-  tape1+=("$(taskset -c "$core" "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
+  tape1+=("$(taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
   tape2+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
 done
 summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
@@ -70,4 +70,4 @@ echo "  tapegrad / PyTorch: $(ratio "$(median "${tape_mlp[@]}")" "$(median "${to
 echo "  time on the CPU (other processes on the core do not count): tapegrad $(summary ms "${tape_mlp_cpu[@]}"), PyTorch $(summary ms "${torch_mlp_cpu[@]}"), ratio $(ratio "$(median "${tape_mlp_cpu[@]}")" "$(median "${torch_mlp_cpu[@]}")")"
 echo "tapegrad on 2 threads (cores 0,1):"
 echo "  MLP step: $(summary ms "${tape2_mlp[@]}"), $(ratio "$(median "${tape_mlp[@]}")" "$(median "${tape2_mlp[@]}")")x faster than on 1"
-echo "  moons pass, timed inside the runner: $(summary µs "${tape2[@]}"); on 1 thread, core $core: $(summary µs "${tape1[@]}")"
+echo "  moons pass, timed inside the runner: $(summary µs "${tape2[@]}"); on 1 thread, cores 0,1: $(summary µs "${tape1[@]}")"

@@ -183,6 +183,12 @@ fn gemm(
         1.0,
         Par::Seq,
     );
+    // faer's kernels leave the upper halves of the vector registers dirty, which slows every
+    // SSE instruction after them (glibc's `tanh` here): see `src/tensor/linalg.rs`.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.avx._mm256_zeroupper();
+    }
 }
 
 fn array(tensor: &Tensor) -> Array2<f64> {

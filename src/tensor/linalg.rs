@@ -200,7 +200,8 @@ fn large_product(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatMut<'_, f64>) {
         threads::threads().min(c.nrows() / MIN_BLOCK_ROWS).max(1)
     };
     if blocks == 1 {
-        return matmul(c, Accum::Replace, a, b, 1.0, Par::Seq);
+        matmul(c, Accum::Replace, a, b, 1.0, Par::Seq);
+        return clean_upper_vector_registers();
     }
     let rows_per_block = c.nrows().div_ceil(blocks);
     let mut pieces = Vec::with_capacity(blocks);
@@ -214,7 +215,21 @@ fn large_product(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatMut<'_, f64>) {
     threads::for_each_block(pieces, |(start, block)| {
         let a = a.subrows(start, block.nrows());
         matmul(block, Accum::Replace, a, b, 1.0, Par::Seq);
+        clean_upper_vector_registers();
     });
+}
+
+/// `vzeroupper`, after faer's GEMM. Its x86 kernels (`private-gemm-x86`, assembly) return with
+/// the upper halves of the vector registers dirty, and until something clears them every SSE
+/// instruction the thread runs is slowed: the hand-written MLP step, whose `tanh` is glibc's
+/// SSE code, went from 8.5 to 19 ms on faer's GEMM, 70% of it in `tanh` and `expm1`
+/// (`perf record`); tapegrad's own loops are SSE code too. pulp holds the `unsafe` of the
+/// instruction; on a CPU without AVX nothing is dirty and nothing is done.
+fn clean_upper_vector_registers() {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.avx._mm256_zeroupper();
+    }
 }
 
 #[cfg(test)]
