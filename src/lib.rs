@@ -3,8 +3,10 @@
 //!
 //! The moving parts, in the order a training step meets them:
 //! - [`Tensor`]: plain values (row-major `f64`, NumPy broadcasting, matrix products through
-//!   matrixmultiply's GEMM, [`exp`](Tensor::exp), [`tanh`](Tensor::tanh) and [`ln`](Tensor::ln)
-//!   vectorised for AVX2 and AVX-512, chosen at run time).
+//!   matrixmultiply's GEMM when small and faer's when large, [`exp`](Tensor::exp),
+//!   [`tanh`](Tensor::tanh) and [`ln`](Tensor::ln) vectorised for AVX2 and AVX-512, chosen at
+//!   run time; on several cores with the feature `threads` and [`set_threads`], with the same
+//!   results bit for bit).
 //! - [`Tape`]: records each op as it runs. [`Tape::var`] puts a value on it whose gradient you
 //!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
 //!   on handles (`+`, [`matmul`](Var::matmul), [`tanh`](Var::tanh), [`cross_entropy`](Var::cross_entropy), …) records a node.
@@ -88,7 +90,7 @@ pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradg
 pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::Summary;
 pub use ops::Reduction;
-pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool};
+pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads};
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -3,7 +3,8 @@
 //! time tapegrad against them; `tests/hand_written.rs` checks that both compute the same numbers,
 //! so the comparison is between equals.
 
-use ndarray::linalg::general_mat_mul;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use tapegrad::Tensor;
 use tapegrad::tutorial::TwoLayer;
@@ -141,7 +142,7 @@ impl MoonsLoop {
 }
 
 /// A tanh MLP with one hidden layer trained by SGD on the mean cross-entropy, its matrix
-/// products through matrixmultiply's GEMM (as tapegrad's are), buffers allocated once.
+/// products through faer's GEMM (as tapegrad's large ones are), buffers allocated once.
 pub struct MlpStep {
     x: Array2<f64>,
     labels: Vec<usize>,
@@ -156,6 +157,38 @@ pub struct MlpStep {
     db1: Array1<f64>,
     dw2: Array2<f64>,
     db2: Array1<f64>,
+}
+
+/// `c = op(a) · op(b)`, or `c += …` with `Accum::Add`, by faer's GEMM on one thread, `op`
+/// transposing where asked; all three in standard (row-major) layout.
+fn gemm(
+    a: &Array2<f64>,
+    transpose_a: bool,
+    b: &Array2<f64>,
+    transpose_b: bool,
+    accum: Accum,
+    c: &mut Array2<f64>,
+) {
+    fn view(m: &Array2<f64>, transpose: bool) -> MatRef<'_, f64> {
+        let view = MatRef::from_row_major_slice(m.as_slice().unwrap(), m.nrows(), m.ncols());
+        if transpose { view.transpose() } else { view }
+    }
+    let (rows, cols) = c.dim();
+    let c = MatMut::from_row_major_slice_mut(c.as_slice_mut().unwrap(), rows, cols);
+    matmul(
+        c,
+        accum,
+        view(a, transpose_a),
+        view(b, transpose_b),
+        1.0,
+        Par::Seq,
+    );
+    // faer's kernels leave the upper halves of the vector registers dirty, which slows every
+    // SSE instruction after them (glibc's `tanh` here): see `src/tensor/linalg.rs`.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.avx._mm256_zeroupper();
+    }
 }
 
 fn array(tensor: &Tensor) -> Array2<f64> {
@@ -190,12 +223,19 @@ impl MlpStep {
         // a1 = tanh(x W1 + b1)
         let shape = self.a1.dim();
         self.a1.assign(&self.b1.broadcast(shape).unwrap());
-        general_mat_mul(1.0, &self.x, &self.w1, 1.0, &mut self.a1);
+        gemm(&self.x, false, &self.w1, false, Accum::Add, &mut self.a1);
         self.a1.mapv_inplace(f64::tanh);
         // δ3 = (softmax(a1 W2 + b2) − onehot) / B
         let shape = self.delta3.dim();
         self.delta3.assign(&self.b2.broadcast(shape).unwrap());
-        general_mat_mul(1.0, &self.a1, &self.w2, 1.0, &mut self.delta3);
+        gemm(
+            &self.a1,
+            false,
+            &self.w2,
+            false,
+            Accum::Add,
+            &mut self.delta3,
+        );
         let mut loss = 0.0;
         for (mut row, &label) in self.delta3.axis_iter_mut(Axis(0)).zip(&self.labels) {
             let max = row.fold(f64::NEG_INFINITY, |m, &z| m.max(z));
@@ -207,11 +247,32 @@ impl MlpStep {
             row[label] -= 1.0 / batch;
         }
         // dW2 = a1ᵀ δ3, δ2 = δ3 W2ᵀ ⊙ (1 − a1²), dW1 = xᵀ δ2; biases: column sums.
-        general_mat_mul(1.0, &self.a1.t(), &self.delta3, 0.0, &mut self.dw2);
-        general_mat_mul(1.0, &self.delta3, &self.w2.t(), 0.0, &mut self.delta2);
+        gemm(
+            &self.a1,
+            true,
+            &self.delta3,
+            false,
+            Accum::Replace,
+            &mut self.dw2,
+        );
+        gemm(
+            &self.delta3,
+            false,
+            &self.w2,
+            true,
+            Accum::Replace,
+            &mut self.delta2,
+        );
         self.delta2
             .zip_mut_with(&self.a1, |d, &a| *d *= 1.0 - a * a);
-        general_mat_mul(1.0, &self.x.t(), &self.delta2, 0.0, &mut self.dw1);
+        gemm(
+            &self.x,
+            true,
+            &self.delta2,
+            false,
+            Accum::Replace,
+            &mut self.dw1,
+        );
         for (db, delta) in [(&mut self.db1, &self.delta2), (&mut self.db2, &self.delta3)] {
             db.fill(0.0);
             for row in delta.rows() {

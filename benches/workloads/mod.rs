@@ -88,7 +88,9 @@ impl Workload {
             }
             Workload::MlpTape => {
                 let mut job = TapeJob::mlp();
-                Box::new(move || job.step())
+                Box::new(move || {
+                    job.step();
+                })
             }
             Workload::MlpHand => {
                 let (x, labels, model) = mlp();
@@ -171,9 +173,9 @@ impl TapeJob {
         }
     }
 
-    /// One step, parameters updated in place. The parameters and the data are moved onto the
-    /// tape and back (`Tape::take`), not copied.
-    fn step(&mut self) {
+    /// One step, parameters updated in place; returns the loss before the update. The parameters
+    /// and the data are moved onto the tape and back (`Tape::take`), not copied.
+    fn step(&mut self) -> f64 {
         let tape = &mut self.tape;
         tape.clear();
         let model = &mut self.model;
@@ -182,6 +184,7 @@ impl TapeJob {
         let data = tape.constant(std::mem::take(&mut self.x));
         let loss = objective(data, &self.labels, params, self.reg, self.reduction);
         let grads = loss.backward();
+        let loss = loss.item();
         self.x = tape.take(data);
         for (param, var) in [&mut model.w1, &mut model.b1, &mut model.w2, &mut model.b2]
             .into_iter()
@@ -190,5 +193,34 @@ impl TapeJob {
             *param = tape.take(var);
             param.add_scaled(-self.learning_rate, grads.wrt(var));
         }
+        loss
     }
+}
+
+/// Writes the MLP workload's data and initial weights into `dir`, for the PyTorch anchor
+/// (`benches/anchors/torch_mlp.py`): `x`, `labels`, `w1`, `b1`, `w2`, `b2` as raw little-endian
+/// `f64` files (`NAME.f64`, row-major; labels as `f64`), and the losses of tapegrad's first
+/// `steps` steps, one a line with 17 significant digits, in `losses.txt`.
+#[allow(dead_code)] // used by instructions.rs only
+pub fn export_mlp(dir: &std::path::Path, steps: usize) -> std::io::Result<()> {
+    let (x, labels, model) = mlp();
+    let labels = Tensor::from_slice(&labels.iter().map(|&l| l as f64).collect::<Vec<_>>());
+    let TwoLayer { w1, b1, w2, b2 } = &model;
+    std::fs::create_dir_all(dir)?;
+    for (name, tensor) in [
+        ("x", &x),
+        ("labels", &labels),
+        ("w1", w1),
+        ("b1", b1),
+        ("w2", w2),
+        ("b2", b2),
+    ] {
+        let bytes: Vec<u8> = tensor.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join(format!("{name}.f64")), bytes)?;
+    }
+    let mut job = TapeJob::mlp();
+    let losses: String = (0..steps)
+        .map(|_| format!("{:.17e}\n", job.step()))
+        .collect();
+    std::fs::write(dir.join("losses.txt"), losses)
 }

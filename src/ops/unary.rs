@@ -17,9 +17,9 @@ impl Op for Tanh {
     }
     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
         let (y, g) = (args.output, args.grad_output);
-        vec![Some(
-            g.zip_map(y, "tanh backward", |g, y| g * (1.0 - y * y)),
-        )]
+        vec![Some(g.zip_map_shared(y, "tanh backward", |g, y| {
+            g * (1.0 - y * y)
+        }))]
     }
     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
         let (y, g) = (args.output, args.grad_output);

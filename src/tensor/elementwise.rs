@@ -5,7 +5,7 @@ use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{for_each_broadcast, is_trailing_block};
 use super::narrow::{with_width, zip_rows_in_place};
-use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic};
+use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic, threads};
 
 impl Tensor {
     /// `f` applied to every element.
@@ -67,6 +67,44 @@ impl Tensor {
         Tensor::from_parts(data, shape)
     }
 
+    /// [`zip_map`](Tensor::zip_map) for a function that threads may share: large operands of
+    /// equal shape, or a large one and a row repeated over it (a bias), are computed in pieces
+    /// on several threads when [`set_threads`](crate::set_threads) asked for several. Each
+    /// element is `f` of the same two numbers either way, so the bits are `zip_map`'s.
+    #[track_caller]
+    pub(crate) fn zip_map_shared(
+        &self,
+        other: &Tensor,
+        op: &str,
+        f: impl Fn(f64, f64) -> f64 + Send + Sync,
+    ) -> Tensor {
+        // The length first: small tensors (the moons pass's) never ask how many threads there are.
+        if self.len() < threads::PARALLEL_ELEMENTS || threads::threads() == 1 {
+            return self.zip_map(other, op, f);
+        }
+        let repeated = self.shape != other.shape;
+        if repeated && (!is_trailing_block(&other.shape, &self.shape) || other.is_empty()) {
+            return self.zip_map(other, op, f);
+        }
+        let mut data = pool::overwritable(self.len());
+        threads::for_each_piece(&mut data, |start, piece| {
+            let inputs = self.data[start..].iter();
+            if repeated {
+                // `other` repeats along `self`, starting where this piece starts.
+                let row = &other.data;
+                let cycle = row[start % row.len()..].iter().chain(row.iter().cycle());
+                for (out, (&a, &b)) in piece.iter_mut().zip(inputs.zip(cycle)) {
+                    *out = f(a, b);
+                }
+            } else {
+                for (out, (&a, &b)) in piece.iter_mut().zip(inputs.zip(&other.data[start..])) {
+                    *out = f(a, b);
+                }
+            }
+        });
+        Tensor::from_parts(data, self.shape.clone())
+    }
+
     /// `self += alpha * other`, in place: the gradient-descent update `w.add_scaled(-lr, &grad)`.
     ///
     /// Panics, naming both shapes and the caller's line, unless the shapes are equal.
@@ -85,9 +123,12 @@ impl Tensor {
                 format_args!("{:?} and {:?} differ", self.shape(), other.shape()),
             );
         }
-        for (a, &b) in self.data.iter_mut().zip(&other.data) {
-            *a += alpha * b;
-        }
+        let other = &other.data;
+        threads::for_each_piece(&mut self.data, |start, piece| {
+            for (a, &b) in piece.iter_mut().zip(&other[start..]) {
+                *a += alpha * b;
+            }
+        });
     }
 
     /// The largest `|a - b|` over all elements; panics unless the shapes are equal.
@@ -229,7 +270,7 @@ macro_rules! tensor_operator {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, other: &Tensor) -> Tensor {
-                self.zip_map(other, $name, |a, b| a $op b)
+                self.zip_map_shared(other, $name, |a, b| a $op b)
             }
         }
         impl $Trait<f64> for &Tensor {

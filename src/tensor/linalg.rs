@@ -1,10 +1,31 @@
-//! Matrix products (through matrixmultiply's GEMM, transposes by strides) and layout changes.
+//! Matrix products (transposes by strides, no copies) and layout changes.
+//!
+//! Two GEMMs: matrixmultiply's for small products, faer's for large ones. faer has AVX-512
+//! kernels for `f64`, chosen at run time, where matrixmultiply's `f64` kernel is AVX2: on the
+//! MLP step's products (256×784·784×256 and its transposed forms) faer took 0.5–0.7× the time
+//! (README, Performance). Below [`LARGE_PRODUCT`] multiply-adds matrixmultiply is kept: the
+//! tutorial's 200×2·2×3 products, and with them its printed losses, stay as they were. Large
+//! products are shared among threads when [`set_threads`](super::set_threads) asks for several.
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
-use super::{Shape, Tensor, narrow, pool, shape_len, shape_panic};
+use super::{Shape, Tensor, narrow, pool, shape_len, shape_panic, threads};
+
+/// Products of at least this many multiply-adds (`m·k·n`) go to faer's GEMM. faer was faster
+/// from 16×16·16×16 up (0.26 µs against 0.43 µs; 64³: 8.0 against 16.0 µs); the tutorial's
+/// products (1200 multiply-adds) stay below, on matrixmultiply.
+const LARGE_PRODUCT: usize = 16 * 16 * 16;
+
+/// Products of at least this many multiply-adds are shared among the threads (the MLP step's
+/// have 51 M and 655 k): below it, a product takes about as long as waking a thread.
+const PARALLEL_PRODUCT: usize = 1 << 19;
+
+/// On several threads, each thread computes a block of at least this many rows of the output.
+const MIN_BLOCK_ROWS: usize = 64;
 
 impl Tensor {
     /// The matrix product `self · other` of two 2-D tensors.
@@ -106,9 +127,18 @@ impl Tensor {
         {
             return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
         }
-        let mut data = pool::filled(m * n, 0.0);
-        let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        let data = if m * k * n >= LARGE_PRODUCT {
+            let a = faer_view(self, transpose_self);
+            let b = faer_view(other, transpose_other);
+            let mut data = pool::overwritable(m * n);
+            large_product(a, b, MatMut::from_row_major_slice_mut(&mut data, m, n));
+            data
+        } else {
+            let mut data = pool::filled(m * n, 0.0);
+            let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
+            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+            data
+        };
         Tensor::from_parts(data, Shape::from_slice(&[m, n]))
     }
 
@@ -170,6 +200,60 @@ fn matrix_view(tensor: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
         view.reversed_axes()
     } else {
         view
+    }
+}
+
+/// The same view for faer.
+fn faer_view(tensor: &Tensor, transpose: bool) -> MatRef<'_, f64> {
+    let view = MatRef::from_row_major_slice(&tensor.data, tensor.shape[0], tensor.shape[1]);
+    if transpose { view.transpose() } else { view }
+}
+
+/// `c = a · b` by faer's GEMM; on several threads ([`threads`]), each computes a block of rows.
+///
+/// Splitting the rows leaves every element's sum as it was, bit for bit: faer's x86 GEMM
+/// (`private-gemm-x86`) cuts the inner dimension at fixed 512-element steps whatever the shape,
+/// chooses its kernel by the number of columns (which a row block keeps), and each element of a
+/// kernel's tile is one chain of fused multiply-adds. Blocks of at least [`MIN_BLOCK_ROWS`] rows
+/// keep faer on this path (a single row would be a matrix-vector product). `tests/threads.rs`
+/// holds the results of one and several threads equal over many shapes.
+fn large_product(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatMut<'_, f64>) {
+    let work = c.nrows() * a.ncols() * c.ncols();
+    let blocks = if work < PARALLEL_PRODUCT {
+        1
+    } else {
+        threads::threads().min(c.nrows() / MIN_BLOCK_ROWS).max(1)
+    };
+    if blocks == 1 {
+        matmul(c, Accum::Replace, a, b, 1.0, Par::Seq);
+        return clean_upper_vector_registers();
+    }
+    let rows_per_block = c.nrows().div_ceil(blocks);
+    let mut pieces = Vec::with_capacity(blocks);
+    let (mut rest, mut start) = (c, 0);
+    while rest.nrows() > rows_per_block {
+        let (block, tail) = rest.split_at_row_mut(rows_per_block);
+        pieces.push((start, block));
+        (rest, start) = (tail, start + rows_per_block);
+    }
+    pieces.push((start, rest));
+    threads::for_each_block(pieces, |(start, block)| {
+        let a = a.subrows(start, block.nrows());
+        matmul(block, Accum::Replace, a, b, 1.0, Par::Seq);
+        clean_upper_vector_registers();
+    });
+}
+
+/// `vzeroupper`, after faer's GEMM. Its x86 kernels (`private-gemm-x86`, assembly) return with
+/// the upper halves of the vector registers dirty, and until something clears them every SSE
+/// instruction the thread runs is slowed: the hand-written MLP step, whose `tanh` is glibc's
+/// SSE code, went from 8.5 to 19 ms on faer's GEMM, 70% of it in `tanh` and `expm1`
+/// (`perf record`); tapegrad's own loops are SSE code too. pulp holds the `unsafe` of the
+/// instruction; on a CPU without AVX nothing is dirty and nothing is done.
+fn clean_upper_vector_registers() {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.avx._mm256_zeroupper();
     }
 }
 

@@ -15,6 +15,7 @@ mod narrow;
 mod pool;
 mod reduce;
 mod select;
+mod threads;
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -28,6 +29,7 @@ pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
 pub(crate) use math::ln_in_place;
 pub use pool::release_buffer_pool;
 pub(crate) use reduce::softmax_lanes;
+pub use threads::{set_threads, threads};
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
 pub type Shape = SmallVec<[usize; 4]>;

@@ -55,6 +55,23 @@ thread_local! {
 /// An empty buffer with room for at least `len` elements, recycled if one of a fitting size
 /// (up to twice `len`) is idle.
 pub(crate) fn take(len: usize) -> Vec<f64> {
+    let mut buffer = take_dirty(len);
+    buffer.clear();
+    buffer
+}
+
+/// `len` elements whose values are left from the buffer's last use (zero where it had fewer),
+/// for an output that will be overwritten whole: a large matrix product's. Zeroing it first was
+/// 2.4% of the MLP step (`perf record`).
+pub(crate) fn overwritable(len: usize) -> Vec<f64> {
+    let mut buffer = take_dirty(len);
+    buffer.truncate(len);
+    buffer.resize(len, 0.0);
+    buffer
+}
+
+/// A recycled buffer as it was given back, or a new empty one.
+fn take_dirty(len: usize) -> Vec<f64> {
     if len < MIN_POOLED {
         let recycled = POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -63,8 +80,7 @@ pub(crate) fn take(len: usize) -> Vec<f64> {
             pool.small_elements -= len;
             Some(buffer)
         });
-        if let Ok(Some(mut buffer)) = recycled {
-            buffer.clear();
+        if let Ok(Some(buffer)) = recycled {
             return buffer;
         }
     } else {
@@ -79,8 +95,7 @@ pub(crate) fn take(len: usize) -> Vec<f64> {
             pool.elements -= buffer.capacity();
             Some(buffer)
         });
-        if let Ok(Some(mut buffer)) = recycled {
-            buffer.clear();
+        if let Ok(Some(buffer)) = recycled {
             return buffer;
         }
     }
@@ -203,6 +218,15 @@ mod tests {
                 .map(|(_, idle)| idle.len())
         });
         assert_eq!(kept, Some(MAX_SMALL_PER_SIZE));
+    }
+
+    #[test]
+    fn an_overwritable_buffer_has_the_length_asked_for() {
+        give(filled(100_000, 1.0));
+        assert_eq!(overwritable(90_000).len(), 90_000);
+        give(filled(60_000, 1.0));
+        let longer = overwritable(80_000);
+        assert_eq!((longer.len(), longer[70_000]), (80_000, 0.0));
     }
 
     #[test]

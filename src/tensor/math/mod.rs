@@ -61,11 +61,19 @@ pub(super) fn arch() -> Arch {
     *ARCH.get_or_init(Arch::new)
 }
 
-fn apply(values: &mut [f64], vector: impl Fn(f64) -> f64, scalar: impl Fn(f64) -> f64) {
-    arch().dispatch(InPlace {
-        values,
-        vector,
-        scalar,
+/// `kernel` over `values` in place, in pieces on several threads if asked and long enough (each
+/// element's result does not depend on where the pieces are cut: the unit test below).
+fn apply(
+    values: &mut [f64],
+    vector: impl Fn(f64) -> f64 + Copy + Send + Sync,
+    scalar: impl Fn(f64) -> f64 + Copy + Send + Sync,
+) {
+    super::threads::for_each_piece(values, |_, values| {
+        arch().dispatch(InPlace {
+            values,
+            vector,
+            scalar,
+        })
     });
 }
 

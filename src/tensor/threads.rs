@@ -1,0 +1,116 @@
+//! Several cores for the large kernels, opt-in: the cargo feature `threads` (rayon's thread pool)
+//! and then [`set_threads`] at run time. Without both, everything runs on the calling thread.
+//!
+//! The results do not depend on the number of threads, bit for bit: work is only ever split into
+//! independent pieces of output, each computed as the one-thread run computes it. A large matrix
+//! product is cut into blocks of output rows (`linalg.rs` says why that keeps every element's
+//! sum as it was); an elementwise kernel computes each element on its own wherever it lies in
+//! the slice. No summation is ever split, so no sum changes its order. `tests/threads.rs` checks
+//! products of many shapes, the vectorised functions and whole MLP steps.
+//!
+//! Small work stays on the calling thread: waking a worker costs microseconds, more than the
+//! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op was
+//! no option: spawning and joining one thread took 58–89 µs here, rayon's pool keeps its threads.
+
+#[cfg(feature = "threads")]
+use std::sync::{Arc, RwLock};
+
+/// Elementwise kernels over at least this many elements are split over the threads (the MLP
+/// step's hidden layer, 256 × 256, is; the moons pass's 200 × 3 is not).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub(crate) const PARALLEL_ELEMENTS: usize = 32 * 1024;
+
+#[cfg(feature = "threads")]
+static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
+
+/// Sets how many threads tapegrad's large matrix products and elementwise kernels use, and
+/// returns the number now in force: `threads`, or all the cores this process may use for `0`,
+/// or 1 when the library was built without the cargo feature `threads`.
+///
+/// The results are the same, bit for bit, whatever the number of threads (see the README's
+/// Performance section). The default is 1. The calling thread computes a share of each split
+/// op; the other threads are kept in a pool of tapegrad's own, apart from rayon's global one.
+/// PyTorch: `torch.set_num_threads`.
+///
+/// ```
+/// // With `features = ["threads"]` in Cargo.toml, this runs the large kernels on two threads.
+/// let in_force = tapegrad::set_threads(2);
+/// assert_eq!(in_force, if cfg!(feature = "threads") { 2 } else { 1 });
+/// assert_eq!(tapegrad::threads(), in_force);
+/// tapegrad::set_threads(1);
+/// ```
+pub fn set_threads(threads: usize) -> usize {
+    #[cfg(feature = "threads")]
+    {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        // The calling thread computes a share itself: the pool holds the others.
+        let pool = (threads > 1).then(|| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads - 1)
+                .thread_name(|i| format!("tapegrad-{i}"))
+                .build()
+                .expect("tapegrad: could not start the thread pool");
+            Arc::new(pool)
+        });
+        *POOL.write().unwrap_or_else(|e| e.into_inner()) = pool;
+    }
+    let _ = threads;
+    self::threads()
+}
+
+/// The number of threads tapegrad's large kernels use: 1 unless [`set_threads`] said otherwise.
+///
+/// ```
+/// assert_eq!(tapegrad::threads(), 1);
+/// ```
+pub fn threads() -> usize {
+    #[cfg(feature = "threads")]
+    if let Some(pool) = pool() {
+        return pool.current_num_threads() + 1;
+    }
+    1
+}
+
+#[cfg(feature = "threads")]
+fn pool() -> Option<Arc<rayon::ThreadPool>> {
+    POOL.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Runs `work` on each of `blocks`, spread over the threads if there are several: the calling
+/// thread takes the first block, the pool's threads the others.
+pub(crate) fn for_each_block<Block: Send>(blocks: Vec<Block>, work: impl Fn(Block) + Send + Sync) {
+    #[cfg(feature = "threads")]
+    if blocks.len() > 1
+        && let Some(pool) = pool()
+    {
+        let work = &work;
+        let mut blocks = blocks.into_iter();
+        let first = blocks.next();
+        return pool.in_place_scope(|scope| {
+            for block in blocks {
+                scope.spawn(move |_| work(block));
+            }
+            first.into_iter().for_each(work);
+        });
+    }
+    blocks.into_iter().for_each(work);
+}
+
+/// Runs `work(start, piece)` on pieces of `values` that together cover it (`start` is the index
+/// of the piece's first element), one piece a thread when there are several and `values` is
+/// long ([`PARALLEL_ELEMENTS`]). `work` must treat each element on its own: where the cuts fall
+/// depends on the number of threads.
+pub(crate) fn for_each_piece(values: &mut [f64], work: impl Fn(usize, &mut [f64]) + Send + Sync) {
+    #[cfg(feature = "threads")]
+    if values.len() >= PARALLEL_ELEMENTS
+        && let Some(pool) = pool()
+    {
+        let piece = values.len().div_ceil(pool.current_num_threads() + 1);
+        let pieces = values.chunks_mut(piece).enumerate().collect();
+        return for_each_block(pieces, |(i, chunk)| work(i * piece, chunk));
+    }
+    work(0, values);
+}
