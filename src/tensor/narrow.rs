@@ -3,10 +3,11 @@
 //! loop's setup: the matrix products below, and the bias add and bias sum (`zip_map`,
 //! `sum_to_shape`) through [`zip_rows_in_place`] and [`sum_rows`].
 //!
-//! Products with at most 8 output columns and a short inner dimension: A general GEMM (matrixmultiply) packs both operands into
-//! panels and zeroes a masked tile for each edge; on a 200×2 · 2×3 product that setup is most of
-//! the work (36% of the moons pass was matrixmultiply and the zeroing of its output, callgrind).
-//! Here one output row is one 8-wide accumulator, a single AVX-512 register (two with AVX2).
+//! Products with at most 8 output columns and a short inner dimension: a general GEMM
+//! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge; on a
+//! 200×2 · 2×3 product that setup is most of the work (31% of the moons pass was matrixmultiply
+//! and the zeroing of its output, callgrind). Here one output row is a fixed-size array of sums,
+//! a vector register or two.
 //!
 //! Each output element is `fma(a_k, b_k, … fma(a_1, b_1, a_0 · b_0))`, the order of
 //! matrixmultiply's FMA kernel on these sizes, so the same bits come out either way.
@@ -114,6 +115,7 @@ impl WithSimd for RowsTimesNarrow<'_> {
         if S::IS_SCALAR {
             return None; // no FMA: `mul_add` would be a library call per element
         }
+        // `n` is 1 to 8 here, so `with_width!`'s run-time arm (`::<0>`) is never taken.
         Some(match self.k {
             // The inner dimension of a tiny network's layers (its inputs, its hidden units),
             // known too: each row is then straight-line code.
