@@ -83,21 +83,18 @@ fn reported_loss(model: &Model, data: &Data, reg: f64) -> f64 {
 
 /// The most probable class of each row of `x`.
 pub fn predict(model: &Model, x: &Tensor) -> Vec<usize> {
+    model_logits(model, x).argmax_axis(1)
+}
+
+/// The model's logits for `x`, on a tape that records no gradients.
+fn model_logits(model: &Model, x: &Tensor) -> Tensor {
     let tape = Tape::no_grad();
     let params = model.vars(&model.params.copied_to(&tape));
-    logits(tape.constant(x.clone()), params)
-        .value()
-        .argmax_axis(1)
+    logits(tape.constant(x.clone()), params).value()
 }
 
 fn accuracy(model: &Model, data: &Data) -> f64 {
-    let predictions = predict(model, &data.x);
-    let correct = predictions
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, l)| p == l)
-        .count();
-    correct as f64 / data.labels.len() as f64
+    tapegrad::nn::accuracy(&model_logits(model, &data.x), &data.labels)
 }
 
 /// A model trained with one hidden size, and how its loss went.

@@ -83,16 +83,6 @@ impl Data {
         Ok(Data::new(x, labels))
     }
 
-    /// The fraction of points whose label is the class `predicted` for them.
-    pub fn accuracy(&self, predicted: &[usize]) -> f64 {
-        let correct = predicted
-            .iter()
-            .zip(&self.labels)
-            .filter(|(p, l)| p == l)
-            .count();
-        correct as f64 / self.labels.len() as f64
-    }
-
     /// The square the page draws: the points' range with half a unit around it, as the
     /// tutorial's `plot_decision_boundary` (`X.min() - .5` to `X.max() + .5`).
     pub fn bounds(&self) -> [f64; 4] {

@@ -61,11 +61,14 @@ impl Model {
 
     /// The most probable class of each row of `x`.
     pub fn predict(&self, x: &Tensor) -> Vec<usize> {
+        self.logits(x).argmax_axis(1)
+    }
+
+    /// The logits for `x`, on a tape that records no gradients.
+    pub fn logits(&self, x: &Tensor) -> Tensor {
         let tape = Tape::no_grad();
         let weights = self.vars(&self.params.copied_to(&tape));
-        logits(&weights, tape.constant(x.clone()), self.activation)
-            .value()
-            .argmax_axis(1)
+        logits(&weights, tape.constant(x.clone()), self.activation).value()
     }
 
     /// The loss the tutorial prints (its `calculate_loss`): the objective over N, with the

@@ -318,7 +318,7 @@ impl Run {
             "playing": self.playing,
             "settings": self.settings,
             "loss": loss,
-            "accuracy": self.data.accuracy(&self.model.predict(&self.data.x)),
+            "accuracy": tapegrad::nn::accuracy(&self.model.logits(&self.data.x), &self.data.labels),
             "passes_per_second": passes_per_second,
             "loss_curve": self.loss_curve,
             "printed": self.printed,
