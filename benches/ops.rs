@@ -66,7 +66,7 @@ fn transcendental(c: &mut Criterion) {
             b.iter(|| black_box(&x).map(f64::tanh))
         });
         group.bench_function(format!("ln {len} tapegrad"), |b| {
-            b.iter(|| black_box(&positive).ln())
+            b.iter(|| black_box(&positive).log())
         });
         group.bench_function(format!("ln {len} glibc"), |b| {
             b.iter(|| black_box(&positive).map(f64::ln))

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use crate::engine::{Node, NodeKind, inputs_needing_grad, tensor_backward};
+use crate::engine::{Node, NodeKind, replay_rule};
 use crate::inspect::min_mean_max;
 use crate::{Gradients, NodeId, Tape, Tensor};
 
@@ -152,9 +152,8 @@ pub fn check(tape: &Tape, gradients: Option<&Gradients>) -> Result<(), NonFinite
             continue;
         }
         users += 1;
-        // The same call, with the same wanted inputs, as the walk that made the gradients.
-        let wanted = inputs_needing_grad(&nodes, node);
-        let input_grads = tensor_backward(&nodes, id, grad_output, &wanted).expect("an op");
+        // The same rule, with the same wanted inputs, as the walk that made the gradients.
+        let input_grads = replay_rule(tape, NodeId(id), grad_output);
         for (input, grad) in node.inputs.iter().zip(&input_grads) {
             let Some(grad) = grad else { continue };
             if input.0 == victim && !grad.is_finite() {

@@ -7,16 +7,6 @@ use crate::engine::{Node, NodeKind};
 use crate::{Gradients, NodeId, Tape, Tensor};
 
 impl Node {
-    /// `variable`, `constant`, or the op's name.
-    pub(crate) fn op_name(&self) -> &'static str {
-        match &self.kind {
-            NodeKind::Variable => "variable",
-            NodeKind::Constant => "constant",
-            NodeKind::Op(op) => op.name(),
-            NodeKind::Evaluated(name) => name,
-        }
-    }
-
     /// `tanh(#4)`, `add(#3, #2)`, or `variable` for a leaf (`variable W1` if it has a name).
     pub(crate) fn call(&self) -> String {
         if let Some(name) = &self.name {

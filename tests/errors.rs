@@ -342,9 +342,9 @@ fn broadcast_to_a_clashing_shape() {
 }
 
 #[test]
-#[should_panic(expected = "sum_to_shape: [3] cannot be summed down to [2, 3] at tests/errors.rs:")]
+#[should_panic(expected = "sum_to: [3] cannot be summed down to [2, 3] at tests/errors.rs:")]
 fn sum_to_a_larger_shape() {
-    Tensor::zeros(&[3]).sum_to_shape(&[2, 3]);
+    Tensor::zeros(&[3]).sum_to(&[2, 3]);
 }
 
 #[test]

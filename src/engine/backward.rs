@@ -1,6 +1,7 @@
-//! The reverse walk, twice: [`run`] on plain tensors (first order, what `backward` does) and
-//! [`run_on_tape`] with variables (what `grad` does, so that gradients can be differentiated
-//! again). The two loops have the same shape; read `run` first.
+//! The reverse walk, once: [`walk`] calls each op's derivative rule from the output back to the
+//! start. [`run`] (what `backward` does) has the tape evaluate the rules on plain numbers and
+//! record nothing; [`run_on_tape`] (what `grad` does) has it record them, so that the gradients
+//! can be differentiated again. Same loop, same rules, same numbers.
 //!
 //! The tape is in creation order, so walking it from the output back to the start visits each
 //! node after every node that used it: by the time a node is reached its gradient is complete.
@@ -11,8 +12,8 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::gradient_ops::{Accumulate, FirstOrderOnly};
-use super::tape::{Node, NodeKind};
+use super::gradient_ops::Accumulate;
+use super::tape::NodeKind;
 use super::{BackwardArgs, InputGrads, NodeId, Op, Tape, Var};
 use crate::Tensor;
 use crate::tensor::broadcast_shapes_checked;
@@ -104,138 +105,149 @@ impl Gradients {
     }
 }
 
-/// Backpropagates `seed` (the gradient of the output `root`) through `tape`, on tensors.
-pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
-    let nodes = tape.nodes();
-    let mut by_node: Vec<Option<Tensor>> = Vec::new();
-    by_node.resize_with(root.0 + 1, || None);
-    if nodes[root.0].needs_grad {
+/// Backpropagates `seed` through `tape` from each node in reverse creation order, calling each
+/// op's rule: the one walk of every order. `flows(node)` says whether a gradient is wanted
+/// through a node (some variable, or some node of `wrt`, reaches it). Returns each node's gradient.
+fn walk<'t>(
+    tape: &'t Tape,
+    root: NodeId,
+    seed: Var<'t>,
+    flows: impl Fn(NodeId) -> bool,
+) -> Vec<Option<Var<'t>>> {
+    let mut by_node: Vec<Option<Var<'t>>> = vec![None; root.0 + 1];
+    if flows(root) {
         by_node[root.0] = Some(seed);
     }
+    // Reused from node to node; on the stack for ops of up to four inputs.
+    let (mut inputs, mut wanted) = (SmallVec::<[Var<'t>; 4]>::new(), SmallVec::<[bool; 4]>::new());
     for id in (0..=root.0).rev() {
-        // Inputs come earlier on the tape, so their slots lie before this node's.
-        let (earlier, rest) = by_node.split_at_mut(id);
-        let Some(grad_output) = &rest[0] else {
+        let Some(grad_output) = by_node[id] else {
             continue; // nothing that reaches the output flows through here
         };
-        let node = &nodes[id];
-        let wanted = inputs_needing_grad(&nodes, node);
-        let Some(input_grads) = tensor_backward(&nodes, id, grad_output, &wanted) else {
-            continue; // a leaf
-        };
-        for (input, grad) in node.inputs.iter().zip(input_grads) {
-            let Some(grad) = grad else { continue };
-            let input_shape = nodes[input.0].value.shape();
-            // An input that was broadcast gets the sum of the gradients of all its copies.
-            let grad = if grad.shape() == input_shape {
-                grad
-            } else {
-                check_broadcast_grad(node, grad.shape(), input_shape);
-                grad.sum_to_shape(input_shape)
+        // Copied out of the tape, which recording the rule adds nodes to.
+        let (op, location) = {
+            let nodes = tape.nodes();
+            let node = &nodes[id];
+            let NodeKind::Op(op) = &node.kind else {
+                continue; // a leaf
             };
-            match &mut earlier[input.0] {
-                Some(total) => *total += &grad, // used more than once: the gradients add up
-                empty => *empty = Some(grad),
+            inputs.clear();
+            for &id in &node.inputs {
+                inputs.push(Var { tape, id });
             }
+            (Arc::clone(op), node.location)
+        };
+        wanted.clear();
+        for input in &inputs {
+            wanted.push(flows(input.id));
+        }
+        let args = BackwardArgs {
+            inputs: &inputs,
+            output: Var {
+                tape,
+                id: NodeId(id),
+            },
+            grad_output,
+            wanted: &wanted,
+            op: op.name(),
+            applied_at: location,
+        };
+        let mut apply_rule = || {
+            let grads = checked(op.as_ref(), &args, id, op.backward(&args));
+            for (input, grad) in inputs.iter().zip(grads) {
+                let Some(grad) = grad else { continue };
+                // An input that was broadcast gets the sum of the gradients of all its copies.
+                let grad = if tape.same_shape(grad.id, input.id) {
+                    grad
+                } else {
+                    let input_shape = input.shape();
+                    check_broadcast_grad(&args, &grad.shape(), &input_shape);
+                    grad.sum_to(&input_shape)
+                };
+                let slot = &mut by_node[input.id.0];
+                *slot = Some(match *slot {
+                    Some(total) => tape.apply(Accumulate, &[total, grad]), // used more than once
+                    None => grad,
+                });
+            }
+        };
+        if tape.is_evaluating() {
+            apply_rule();
+        } else {
+            // The recorded gradient's nodes name the line of the op they differentiate.
+            tape.recording_backward_of(location, apply_rule);
         }
     }
+    by_node
+}
+
+/// Backpropagates `seed` (the gradient of the output `root`) through `tape` with the rules
+/// evaluated on plain numbers: first derivatives, nothing recorded.
+pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
+    let by_node = tape.evaluating(|| {
+        let flows = |id: NodeId| tape.nodes()[id.0].needs_grad;
+        let by_node = walk(tape, root, tape.constant(seed), flows);
+        // A rule may hand one value to several inputs (`add` gives each its `g`): the first
+        // takes it, the others copy it.
+        let mut by_node_tensors: Vec<Option<Tensor>> = Vec::with_capacity(by_node.len());
+        for grad in by_node {
+            let node = by_node_tensors.len();
+            let tensor = grad.map(|grad| match Tape::scratch_index(grad.id) {
+                Some(index) => match tape.take_scratch(index, node) {
+                    Ok(tensor) => tensor,
+                    Err(earlier) => by_node_tensors[earlier].clone().expect("taken earlier"),
+                },
+                None => grad.value(), // a rule returned a value of the tape itself
+            });
+            by_node_tensors.push(tensor);
+        }
+        by_node_tensors
+    });
     Gradients {
         identity: tape.identity(),
         by_node,
     }
 }
 
-/// Which inputs of `node` need a gradient: those some variable reaches.
-pub(crate) fn inputs_needing_grad(nodes: &[Node], node: &Node) -> SmallVec<[bool; 4]> {
-    node.inputs.iter().map(|i| nodes[i.0].needs_grad).collect()
-}
-
-/// The tensor gradients of node `id`'s `wanted` inputs given its output's gradient (`None` for a
-/// leaf). The one call of [`Op::backward`], shared by the walk, by the on-tape walk for ops
-/// without a second-order backward, and by [`anomaly::check`](crate::anomaly::check) when it
-/// replays a node.
-pub(crate) fn tensor_backward(
-    nodes: &[Node],
-    id: usize,
-    grad_output: &Tensor,
-    wanted: &[bool],
-) -> Option<InputGrads<Tensor>> {
-    let node = &nodes[id];
-    let NodeKind::Op(op) = &node.kind else {
-        return None;
+/// The gradients node `id`'s rule gives its inputs for `grad_output`, evaluated as [`run`] does
+/// (before any broadcast input's gradient is summed down): how
+/// [`anomaly::check`](crate::anomaly::check) replays one node.
+pub(crate) fn replay_rule(tape: &Tape, id: NodeId, grad_output: &Tensor) -> Vec<Option<Tensor>> {
+    let (op, inputs, wanted, location) = {
+        let nodes = tape.nodes();
+        let node = &nodes[id.0];
+        let NodeKind::Op(op) = &node.kind else {
+            return Vec::new();
+        };
+        let inputs: SmallVec<[Var<'_>; 4]> = node.inputs.iter().map(|&i| Var { tape, id: i }).collect();
+        let wanted: SmallVec<[bool; 4]> = node.inputs.iter().map(|i| nodes[i.0].needs_grad).collect();
+        (Arc::clone(op), inputs, wanted, node.location)
     };
-    let inputs: SmallVec<[&Tensor; 4]> = node.inputs.iter().map(|i| &nodes[i.0].value).collect();
-    let args = BackwardArgs {
-        inputs: &inputs,
-        output: &node.value,
-        grad_output,
-        wanted,
-    };
-    let grads = op.backward(&args);
-    Some(checked(op.as_ref(), node, id, wanted, grads))
+    tape.evaluating(|| {
+        let args = BackwardArgs {
+            inputs: &inputs,
+            output: Var { tape, id },
+            grad_output: tape.constant(grad_output.clone()),
+            wanted: &wanted,
+            op: op.name(),
+            applied_at: location,
+        };
+        let grads = checked(op.as_ref(), &args, id.0, op.backward(&args));
+        grads.into_iter().map(|grad| grad.map(Var::value)).collect()
+    })
 }
 
 /// The gradients of `root` (seeded with `seed`) with respect to each of `wrt`, recorded on the
-/// tape: the walk of [`run`], with [`Var`]s where it has tensors. Only nodes that depend on
-/// `wrt` get a gradient, so nothing is recorded that cannot reach the answer.
+/// tape. Only nodes that depend on `wrt` get a gradient, so nothing is recorded that cannot
+/// reach the answer.
 pub(crate) fn run_on_tape<'t>(
     tape: &'t Tape,
     root: NodeId,
     seed: Var<'t>,
     wrt: &[Var<'t>],
 ) -> Vec<Var<'t>> {
-    let depends_on_wrt = depends_on(tape, root, wrt);
-    let mut by_node: Vec<Option<Var<'t>>> = vec![None; root.0 + 1];
-    if depends_on_wrt[root.0] {
-        by_node[root.0] = Some(seed);
-    }
-    let var = |id: NodeId| Var { tape, id };
-    for id in (0..=root.0).rev() {
-        let Some(grad_output) = by_node[id] else {
-            continue;
-        };
-        // Copied out of the tape, which the backward below records new nodes on.
-        let (op, inputs, location) = {
-            let nodes = tape.nodes();
-            let node = &nodes[id];
-            let NodeKind::Op(op) = &node.kind else {
-                continue;
-            };
-            (Arc::clone(op), node.inputs.clone(), node.location)
-        };
-        let input_vars: SmallVec<[Var<'t>; 4]> = inputs.iter().map(|&i| var(i)).collect();
-        let wanted: SmallVec<[bool; 4]> = inputs.iter().map(|i| depends_on_wrt[i.0]).collect();
-        let args = BackwardArgs {
-            inputs: &input_vars,
-            output: var(NodeId(id)),
-            grad_output,
-            wanted: &wanted,
-        };
-        tape.recording_backward_of(location, || {
-            let grads = op
-                .backward_on_tape(&args)
-                .unwrap_or_else(|| first_order_only(tape, op.as_ref(), &args, id));
-            let grads = {
-                let nodes = tape.nodes();
-                checked(op.as_ref(), &nodes[id], id, &wanted, grads)
-            };
-            for (input, grad) in input_vars.iter().zip(grads) {
-                let Some(grad) = grad else { continue };
-                let input_shape = input.shape();
-                let grad = if grad.shape() == input_shape {
-                    grad
-                } else {
-                    check_broadcast_grad(&tape.nodes()[id], &grad.shape(), &input_shape);
-                    grad.sum_to(&input_shape)
-                };
-                let slot = &mut by_node[input.id.0];
-                *slot = Some(match *slot {
-                    Some(total) => tape.apply(Accumulate, &[total, grad]),
-                    None => grad,
-                });
-            }
-        });
-    }
+    let depends = depends_on(tape, root, wrt);
+    let by_node = walk(tape, root, seed, |id| depends[id.0]);
     wrt.iter()
         .map(|&w| match by_node.get(w.id.0).copied().flatten() {
             Some(grad) => grad,
@@ -257,62 +269,33 @@ fn depends_on(tape: &Tape, root: NodeId, wrt: &[Var<'_>]) -> Vec<bool> {
     depends
 }
 
-/// For an op with no [`Op::backward_on_tape`]: its tensor gradients, each recorded as a node
-/// whose own backward panics, so that first derivatives work and a second one fails loudly.
-fn first_order_only<'t>(
-    tape: &'t Tape,
-    op: &dyn Op,
-    args: &BackwardArgs<'_, Var<'t>>,
-    id: usize,
-) -> InputGrads<Var<'t>> {
-    let (grads, location) = {
-        let nodes = tape.nodes();
-        let grad_output = &nodes[args.grad_output.id.0].value;
-        let grads = tensor_backward(&nodes, id, grad_output, args.wanted).expect("an op's node");
-        (grads, nodes[id].location)
-    };
-    // Its inputs are the op's and the output gradient's, so that whatever the gradient depends
-    // on leads through this node, and a second backward reaching it panics.
-    let mut inputs: SmallVec<[Var<'t>; 4]> = args.inputs.iter().copied().collect();
-    inputs.push(args.grad_output);
-    grads
-        .into_iter()
-        .map(|grad| {
-            let node = FirstOrderOnly::new(op.name(), location, grad?);
-            Some(tape.apply(node, &inputs))
-        })
-        .collect()
-}
-
 /// `grads` after checking there is one per input and one for each wanted input; panics naming
 /// the op and the line that applied it otherwise.
-fn checked<T>(
+fn checked<'t>(
     op: &dyn Op,
-    node: &Node,
+    args: &BackwardArgs<'_, 't>,
     id: usize,
-    wanted: &[bool],
-    grads: InputGrads<T>,
-) -> InputGrads<T> {
+    mut grads: InputGrads<'t>,
+) -> InputGrads<'t> {
     let node_id = NodeId(id);
     assert_eq!(
         grads.len(),
-        wanted.len(),
+        args.wanted.len(),
         "{}: backward returned {} gradients for {} inputs (node {node_id}, created at {})",
         op.name(),
         grads.len(),
-        wanted.len(),
-        node.location,
+        args.wanted.len(),
+        args.applied_at,
     );
-    let mut grads = grads;
-    for (input, (grad, &wanted)) in grads.iter_mut().zip(wanted).enumerate() {
+    for (input, (grad, &wanted)) in grads.iter_mut().zip(args.wanted).enumerate() {
         if !wanted {
             *grad = None; // computed anyway: nobody reads it
         } else if grad.is_none() {
             panic!(
                 "{}: backward returned no gradient for input {}, which needs one (node {node_id}, created at {})",
                 op.name(),
-                node.inputs[input],
-                node.location
+                args.inputs[input].id,
+                args.applied_at
             );
         }
     }
@@ -321,13 +304,12 @@ fn checked<T>(
 
 /// Panics naming the op unless `grad_shape` is a shape that `input_shape` broadcasts to, so
 /// that summing the gradient down to the input is the right undoing of a broadcast.
-fn check_broadcast_grad(node: &Node, grad_shape: &[usize], input_shape: &[usize]) {
+fn check_broadcast_grad(args: &BackwardArgs<'_, '_>, grad_shape: &[usize], input_shape: &[usize]) {
     let broadcast = broadcast_shapes_checked(input_shape, grad_shape);
     if broadcast.as_deref() != Ok(grad_shape) {
         panic!(
             "{}: backward returned a gradient of shape {grad_shape:?} for an input of shape {input_shape:?} (node created at {})",
-            node.op_name(),
-            node.location
+            args.op, args.applied_at
         );
     }
 }

@@ -1,16 +1,14 @@
-//! The ops the walk itself records when it writes gradients on the tape ([`Var::grad`]): the
-//! sum of a value's gradients from its several uses, the sum of a broadcast input's gradient
-//! back to its shape (and that sum's own derivative, the broadcast), and the stand-in for an op
-//! that has no second-order backward.
-
-use std::panic::Location;
+//! The ops the walk itself applies: the sum of a value's gradients from its several uses, and the
+//! sum of a broadcast input's gradient back to its shape (with that sum's own derivative, the
+//! broadcast).
 
 use super::{BackwardArgs, InputGrads, Op, Var};
 use crate::Tensor;
 use crate::tensor::Shape;
 
-/// `a + b` of two gradients of one shape: a value used more than once gets the sum.
-pub(crate) struct Accumulate;
+/// `a + b` of two gradients of one shape: a value used more than once gets the sum. The walk
+/// applies it; users write `+`.
+pub struct Accumulate;
 
 impl Op for Accumulate {
     fn name(&self) -> &'static str {
@@ -19,17 +17,8 @@ impl Op for Accumulate {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + inputs[1]
     }
-    fn backward(&self, args: &BackwardArgs<'_, &Tensor>) -> InputGrads<Tensor> {
-        vec![
-            Some(args.grad_output.clone()),
-            Some(args.grad_output.clone()),
-        ]
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        args: &BackwardArgs<'_, Var<'t>>,
-    ) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output), Some(args.grad_output)])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output), Some(args.grad_output)]
     }
 }
 
@@ -42,18 +31,10 @@ impl Op for SumTo {
         "sum_to"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].sum_to_shape(&self.0)
+        inputs[0].sum_to(&self.0)
     }
-    fn backward(&self, args: &BackwardArgs<'_, &Tensor>) -> InputGrads<Tensor> {
-        vec![Some(args.grad_output.broadcast_to(args.inputs[0].shape()))]
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        args: &BackwardArgs<'_, Var<'t>>,
-    ) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(
-            args.grad_output.broadcast_to(&args.inputs[0].shape()),
-        )])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output.broadcast_to(&args.inputs[0].shape()))]
     }
 }
 
@@ -68,14 +49,8 @@ impl Op for BroadcastTo {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].broadcast_to(&self.0)
     }
-    fn backward(&self, args: &BackwardArgs<'_, &Tensor>) -> InputGrads<Tensor> {
-        vec![Some(args.grad_output.sum_to_shape(args.inputs[0].shape()))]
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        args: &BackwardArgs<'_, Var<'t>>,
-    ) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output.sum_to(&args.inputs[0].shape()))])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output.sum_to(&args.inputs[0].shape()))]
     }
 }
 
@@ -108,55 +83,5 @@ impl<'t> Var<'t> {
     #[track_caller]
     pub fn broadcast_to(self, shape: &[usize]) -> Var<'t> {
         self.tape.apply(BroadcastTo(shape.into()), &[self])
-    }
-}
-
-/// The gradient of one input of an op that has no [`Op::backward_on_tape`], recorded as a value:
-/// its first derivative is right, and differentiating it again panics with what to implement.
-pub(crate) struct FirstOrderOnly {
-    op: &'static str,
-    applied_at: &'static Location<'static>,
-    gradient: Option<Tensor>,
-}
-
-impl FirstOrderOnly {
-    pub(crate) fn new(
-        op: &'static str,
-        applied_at: &'static Location<'static>,
-        gradient: Tensor,
-    ) -> FirstOrderOnly {
-        FirstOrderOnly {
-            op,
-            applied_at,
-            gradient: Some(gradient),
-        }
-    }
-
-    fn refuse(&self) -> ! {
-        panic!(
-            "{op}: no second derivative through the {op} applied at {at}: the op implements \
-             Op::backward only; implement Op::backward_on_tape (its backward written with Var ops) \
-             to differentiate its gradient",
-            op = self.op,
-            at = self.applied_at
-        )
-    }
-}
-
-impl Op for FirstOrderOnly {
-    fn name(&self) -> &'static str {
-        "first_order_only"
-    }
-    fn forward(&mut self, _inputs: &[&Tensor]) -> Tensor {
-        self.gradient.take().expect("recorded once")
-    }
-    fn backward(&self, _args: &BackwardArgs<'_, &Tensor>) -> InputGrads<Tensor> {
-        self.refuse()
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        _args: &BackwardArgs<'_, Var<'t>>,
-    ) -> Option<InputGrads<Var<'t>>> {
-        self.refuse()
     }
 }

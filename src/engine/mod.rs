@@ -19,8 +19,8 @@ mod tape;
 mod var;
 
 pub use backward::Gradients;
-pub(crate) use backward::{inputs_needing_grad, tensor_backward};
-pub use gradient_ops::{BroadcastTo, SumTo};
+pub(crate) use backward::replay_rule;
+pub use gradient_ops::{Accumulate, BroadcastTo, SumTo};
 pub use op::{BackwardArgs, InputGrads, Op};
 pub(crate) use tape::{Node, NodeKind};
 pub use tape::{NodeId, Tape};

@@ -58,6 +58,55 @@ pub(crate) struct Node {
     pub(crate) taken: bool,
 }
 
+impl Node {
+    /// `variable`, `constant`, or the op's name.
+    pub(crate) fn op_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Variable => "variable",
+            NodeKind::Constant => "constant",
+            NodeKind::Op(op) => op.name(),
+            NodeKind::Evaluated(name) => name,
+        }
+    }
+}
+
+/// Marks the id of a value that a first-order walk computed while evaluating a rule: it lives in
+/// the tape's scratch list, not among its nodes.
+const SCRATCH: usize = 1 << (usize::BITS - 1);
+
+/// A value of the scratch list: computed by a rule, or one an op's forward kept and shares.
+enum ScratchValue {
+    Computed(Tensor),
+    Kept(Arc<Tensor>),
+    /// Moved out by [`Tape::take_scratch`] as the gradient of this node.
+    Taken(usize),
+}
+
+impl std::ops::Deref for ScratchValue {
+    type Target = Tensor;
+    fn deref(&self) -> &Tensor {
+        match self {
+            ScratchValue::Computed(tensor) => tensor,
+            ScratchValue::Kept(tensor) => tensor,
+            ScratchValue::Taken(_) => panic!("a scratch value read after the walk took it"),
+        }
+    }
+}
+
+/// `op`'s forward on the values of `inputs`, read by `value`.
+#[track_caller]
+fn forward<'a, O: Op>(
+    op: &mut O,
+    inputs: &[Var<'_>],
+    value: impl Fn(&Var<'_>) -> &'a Tensor,
+) -> Tensor {
+    match inputs {
+        [a] => op.forward(&[value(a)]),
+        [a, b] => op.forward(&[value(a), value(b)]),
+        _ => op.forward(&inputs.iter().map(value).collect::<SmallVec<[_; 4]>>()),
+    }
+}
+
 /// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -93,6 +142,11 @@ pub struct Tape {
     /// The first leaf whose value [`Tape::take`] moved out since the last `clear`: a backward
     /// would read its empty stand-in and blame whichever op used it.
     taken: Cell<Option<NodeId>>,
+    /// True while [`Var::backward`] evaluates derivative rules: ops then compute their values
+    /// into `scratch` and record nothing.
+    evaluating: Cell<bool>,
+    /// The values computed while evaluating rules, addressed by ids marked [`SCRATCH`].
+    scratch: RefCell<Vec<ScratchValue>>,
 }
 
 impl Default for Tape {
@@ -111,6 +165,8 @@ impl Tape {
             recording_backward_of: Cell::new(None),
             records_gradients: true,
             taken: Cell::new(None),
+            evaluating: Cell::new(false),
+            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -147,6 +203,9 @@ impl Tape {
     /// to check). On a [`no_grad`](Tape::no_grad) tape it needs none.
     #[track_caller]
     pub fn var(&self, value: Tensor) -> Var<'_> {
+        if self.evaluating.get() {
+            return self.push_scratch(value);
+        }
         let needs_grad = self.records_gradients;
         self.push(NodeKind::Variable, SmallVec::new(), value, needs_grad)
     }
@@ -166,7 +225,9 @@ impl Tape {
     #[track_caller]
     pub fn var_named(&self, name: &Arc<str>, value: Tensor) -> Var<'_> {
         let var = self.var(value);
-        self.nodes.borrow_mut()[var.id.0].name = Some(Arc::clone(name));
+        if !self.evaluating.get() {
+            self.nodes.borrow_mut()[var.id.0].name = Some(Arc::clone(name));
+        }
         var
     }
 
@@ -174,13 +235,18 @@ impl Tape {
     #[track_caller]
     pub fn constant_named(&self, name: &Arc<str>, value: Tensor) -> Var<'_> {
         let constant = self.constant(value);
-        self.nodes.borrow_mut()[constant.id.0].name = Some(Arc::clone(name));
+        if !self.evaluating.get() {
+            self.nodes.borrow_mut()[constant.id.0].name = Some(Arc::clone(name));
+        }
         constant
     }
 
     /// Records `value` as a leaf with no gradient (data, labels, fixed coefficients).
     #[track_caller]
     pub fn constant(&self, value: Tensor) -> Var<'_> {
+        if self.evaluating.get() {
+            return self.push_scratch(value);
+        }
         self.push(NodeKind::Constant, SmallVec::new(), value, false)
     }
 
@@ -191,39 +257,110 @@ impl Tape {
     /// the op's forward name the caller's line.
     #[track_caller]
     pub fn apply<O: Op>(&self, mut op: O, inputs: &[Var<'_>]) -> Var<'_> {
+        self.check_inputs(op.name(), inputs);
+        if self.evaluating.get() {
+            let (nodes, scratch) = (self.nodes.borrow(), self.scratch.borrow());
+            let value = |var: &Var<'_>| match Tape::scratch_index(var.id) {
+                Some(index) => &*scratch[index],
+                None => &nodes[var.id.0].value,
+            };
+            let output = forward(&mut op, inputs, value);
+            drop((nodes, scratch));
+            return self.push_scratch(output);
+        }
+        let output = {
+            let nodes = self.nodes.borrow();
+            forward(&mut op, inputs, |var| &nodes[var.id.0].value)
+        };
+        self.record(op, inputs, output)
+    }
+
+    /// Records `op` applied to `inputs` with an `output` its forward kept, instead of running the
+    /// forward again: how a rule uses a value its op's forward computed (cross-entropy's softmax
+    /// probabilities) and still has it differentiated by `op`'s own rule. `output` must be what
+    /// `op`'s forward gives for these inputs; nothing checks it but
+    /// [`gradgradcheck`](crate::gradgradcheck). Shared, so that a first-order walk reads it
+    /// without a copy.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tapegrad::ops::Exp;
+    /// use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(0.0));
+    /// let kept = Arc::new(Tensor::scalar(1.0)); // e⁰, known already
+    /// let y = tape.apply_with_output(Exp, &[x], &kept);
+    /// assert_eq!(y.backward().wrt(x).item(), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn apply_with_output<O: Op>(
+        &self,
+        op: O,
+        inputs: &[Var<'_>],
+        output: &Arc<Tensor>,
+    ) -> Var<'_> {
+        self.check_inputs(op.name(), inputs);
+        if self.evaluating.get() {
+            return self.push_scratch_value(ScratchValue::Kept(Arc::clone(output)));
+        }
+        self.record(op, inputs, Tensor::clone(output))
+    }
+
+    /// Panics, naming `op` and the caller's line, if `inputs` is empty, holds a handle of another
+    /// tape, or a value [`Tape::take`] moved out.
+    #[track_caller]
+    #[inline]
+    fn check_inputs(&self, op: &str, inputs: &[Var<'_>]) {
+        if inputs.is_empty() || inputs.iter().any(|input| !std::ptr::eq(input.tape, self)) {
+            self.refuse_inputs(op, inputs);
+        }
+        // A first-order walk checked that nothing was taken before it started.
+        if !self.evaluating.get() && self.taken.get().is_some() {
+            self.refuse_inputs(op, inputs);
+        }
+    }
+
+    #[track_caller]
+    #[cold]
+    fn refuse_inputs(&self, op: &str, inputs: &[Var<'_>]) {
         if inputs.is_empty() {
             panic!(
-                "{}: applied to no inputs; an op needs at least one (a value without inputs is a \
+                "{op}: applied to no inputs; an op needs at least one (a value without inputs is a \
                  leaf: Tape::var or Tape::constant) at {}",
-                op.name(),
                 Location::caller()
             );
         }
         for input in inputs {
-            self.check_owns(*input, op.name());
+            self.check_owns(*input, op);
         }
-        let (value, needs_grad) = {
-            let nodes = self.nodes.borrow();
-            if let Some(input) = inputs.iter().find(|v| nodes[v.id.0].taken) {
-                panic!(
-                    "{}: the value of {} (created at {}) was moved out by Tape::take; clear the \
-                     tape and record the pass again at {}",
-                    op.name(),
-                    input.id,
-                    nodes[input.id.0].location,
-                    Location::caller()
-                );
-            }
-            let values: SmallVec<[&Tensor; 4]> =
-                inputs.iter().map(|v| &nodes[v.id.0].value).collect();
-            let needs_grad = inputs.iter().any(|v| nodes[v.id.0].needs_grad);
-            (op.forward(&values), needs_grad)
-        };
+        let nodes = self.nodes.borrow();
+        if let Some(input) = inputs.iter().find(|v| nodes[v.id.0].taken) {
+            panic!(
+                "{op}: the value of {} (created at {}) was moved out by Tape::take; clear the \
+                 tape and record the pass again at {}",
+                input.id,
+                nodes[input.id.0].location,
+                Location::caller()
+            );
+        }
+    }
+
+    /// Appends the node of `op` applied to `inputs` with value `output`; while a first-order walk
+    /// evaluates rules, keeps only the value.
+    #[track_caller]
+    fn record<O: Op>(&self, op: O, inputs: &[Var<'_>], output: Tensor) -> Var<'_> {
+        if self.evaluating.get() {
+            return self.push_scratch(output);
+        }
         let input_ids = inputs.iter().map(|v| v.id).collect();
         if !self.records_gradients {
-            return self.push(NodeKind::Evaluated(op.name()), input_ids, value, false);
+            return self.push(NodeKind::Evaluated(op.name()), input_ids, output, false);
         }
-        self.push(NodeKind::Op(Arc::new(op)), input_ids, value, needs_grad)
+        let needs_grad = {
+            let nodes = self.nodes.borrow();
+            inputs.iter().any(|v| nodes[v.id.0].needs_grad)
+        };
+        self.push(NodeKind::Op(Arc::new(op)), input_ids, output, needs_grad)
     }
 
     /// Runs `record` with the nodes it creates attributed to `location` (the line that applied
@@ -275,11 +412,82 @@ impl Tape {
         Var { tape: self, id }
     }
 
+    /// A value computed while evaluating a rule: kept in the scratch list, not recorded.
+    fn push_scratch(&self, value: Tensor) -> Var<'_> {
+        self.push_scratch_value(ScratchValue::Computed(value))
+    }
+
+    fn push_scratch_value(&self, value: ScratchValue) -> Var<'_> {
+        let mut scratch = self.scratch.borrow_mut();
+        let id = NodeId(SCRATCH | scratch.len());
+        scratch.push(value);
+        Var { tape: self, id }
+    }
+
+    /// The value of node `id`, or of a value computed while evaluating a rule.
+    #[inline]
+    pub(crate) fn value_of(&self, id: NodeId) -> Ref<'_, Tensor> {
+        if id.0 & SCRATCH != 0 {
+            Ref::map(self.scratch.borrow(), |scratch| &*scratch[id.0 & !SCRATCH])
+        } else {
+            Ref::map(self.nodes.borrow(), |nodes| &nodes[id.0].value)
+        }
+    }
+
+    /// Whether the values of `a` and `b` have the same shape.
+    pub(crate) fn same_shape(&self, a: NodeId, b: NodeId) -> bool {
+        self.value_of(a).shape() == self.value_of(b).shape()
+    }
+
+    /// Runs `walk` with every op evaluated on plain values, recording nothing (the first-order
+    /// walk). The values it computes live until it returns: it moves out those it keeps with
+    /// [`take_scratch`](Tape::take_scratch), and the rest go back to the buffer pool.
+    pub(crate) fn evaluating<T>(&self, walk: impl FnOnce() -> T) -> T {
+        /// Leaves evaluating mode even if a rule panics (a tape reused after `catch_unwind`).
+        struct Restore<'a>(&'a Tape);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.evaluating.set(false);
+                self.0.scratch.borrow_mut().clear(); // keeps its memory for the next walk
+            }
+        }
+        assert!(
+            !self.evaluating.replace(true),
+            "a derivative rule started another backward walk on its own tape"
+        );
+        let _restore = Restore(self);
+        walk()
+    }
+
+    /// The index in the scratch list of a value computed while evaluating a rule.
+    pub(crate) fn scratch_index(id: NodeId) -> Option<usize> {
+        (id.0 & SCRATCH != 0).then_some(id.0 & !SCRATCH)
+    }
+
+    /// Whether a first-order walk is evaluating rules (ops compute values and record nothing).
+    pub(crate) fn is_evaluating(&self) -> bool {
+        self.evaluating.get()
+    }
+
+    /// Moves scratch value `index` out as the gradient of `node`, or, if an earlier node took it
+    /// already (a rule gave one value to two inputs), says which.
+    pub(crate) fn take_scratch(&self, index: usize, node: usize) -> Result<Tensor, usize> {
+        let slot = &mut self.scratch.borrow_mut()[index];
+        match std::mem::replace(slot, ScratchValue::Taken(node)) {
+            ScratchValue::Computed(tensor) => Ok(tensor),
+            ScratchValue::Kept(tensor) => Ok(Tensor::clone(&tensor)),
+            ScratchValue::Taken(earlier) => {
+                *slot = ScratchValue::Taken(earlier);
+                Err(earlier)
+            }
+        }
+    }
+
     /// The forward value of `var` (a copy; [`Var::item`] reads a scalar without one).
     #[track_caller]
     pub fn value(&self, var: Var<'_>) -> Tensor {
         self.check_owns(var, "value");
-        self.nodes.borrow()[var.id.0].value.clone()
+        self.value_of(var.id).clone()
     }
 
     /// Moves the value of a leaf out of the tape without a copy, leaving an empty tensor: the way

@@ -44,18 +44,18 @@ impl<'t> Var<'t> {
 
     /// The shape of the forward value.
     pub fn shape(self) -> Shape {
-        self.tape.nodes()[self.id.0].value.shape().into()
+        Shape::from_slice(self.tape.value_of(self.id).shape())
     }
 
     /// The forward value of a one-element node, such as a loss.
     #[track_caller]
     pub fn item(self) -> f64 {
-        self.tape.nodes()[self.id.0].value.item()
+        self.tape.value_of(self.id).item()
     }
 
     /// Whether a gradient flows back through this node (some variable reaches it).
     pub fn needs_grad(self) -> bool {
-        self.tape.nodes()[self.id.0].needs_grad
+        Tape::scratch_index(self.id).is_none() && self.tape.nodes()[self.id.0].needs_grad
     }
 
     /// A constant with the same value: gradients stop here (PyTorch's `detach`).
@@ -109,10 +109,10 @@ impl<'t> Var<'t> {
     /// `jax.grad`.
     ///
     /// A node of `wrt` the output does not depend on gets a constant zero. Only the ops between
-    /// `wrt` and the output are differentiated, and each records its backward through
-    /// [`Op::backward_on_tape`](crate::ops::Op::backward_on_tape); the new nodes show the line
-    /// of the op they differentiate. For first derivatives alone, [`backward`](Var::backward) is
-    /// faster: it records nothing.
+    /// `wrt` and the output are differentiated, and each records its derivative rule
+    /// ([`Op::backward`](crate::ops::Op::backward)); the new nodes show the line of the op they
+    /// differentiate. For first derivatives alone, [`backward`](Var::backward) is faster: it
+    /// evaluates the same rules and records nothing.
     ///
     /// ```
     /// use tapegrad::{Tape, Tensor};

@@ -16,17 +16,8 @@ impl Op for Add {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + inputs[1]
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        // Each input gets `g`, summed down here if it was broadcast (a bias): summing first
-        // spares the copy of `g` the engine would otherwise sum down.
-        let (g, [a, b]) = (args.grad_output, [args.inputs[0], args.inputs[1]]);
-        vec![
-            args.wants(0).then(|| g.sum_to_shape(a.shape())),
-            args.wants(1).then(|| g.sum_to_shape(b.shape())),
-        ]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output), Some(args.grad_output)])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output), Some(args.grad_output)]
     }
 }
 
@@ -40,16 +31,9 @@ impl Op for Sub {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] - inputs[1]
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (g, [a, b]) = (args.grad_output, [args.inputs[0], args.inputs[1]]);
-        vec![
-            args.wants(0).then(|| g.sum_to_shape(a.shape())),
-            args.wants(1).then(|| -&g.sum_to_shape(b.shape())),
-        ]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let g = args.grad_output;
-        Some(vec![args.wants(0).then_some(g), args.wants(1).then(|| -g)])
+        vec![args.wants(0).then_some(g), args.wants(1).then(|| -g)]
     }
 }
 
@@ -63,16 +47,12 @@ impl Op for Mul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * inputs[1]
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
-        vec![args.wants(0).then(|| g * b), args.wants(1).then(|| g * a)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
-        Some(vec![
+        vec![
             args.wants(0).then(|| g * b),
             args.wants(1).then(|| g * a),
-        ])
+        ]
     }
 }
 
@@ -86,20 +66,13 @@ impl Op for Div {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] / inputs[1]
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (b, g, quotient) = (args.inputs[1], args.grad_output, args.output);
-        // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b.
-        let grad_a = g / b;
-        let grad_b = args.wants(1).then(|| -&(&grad_a * quotient));
-        vec![Some(grad_a), grad_b]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (b, g, quotient) = (args.inputs[1], args.grad_output, args.output);
         let grad_a = g / b; // b's gradient is built from it, so it is recorded either way
-        Some(vec![
+        vec![
             args.wants(0).then_some(grad_a),
             args.wants(1).then(|| -(grad_a * quotient)),
-        ])
+        ]
     }
 }
 
@@ -113,11 +86,8 @@ impl Op for Scale {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * self.0
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         vec![Some(args.grad_output * self.0)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output * self.0)])
     }
 }
 
@@ -144,11 +114,8 @@ impl Op for DivScalar {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x / self.0)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        vec![Some(args.grad_output.map(|g| g / self.0))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output / self.0)])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output / self.0)]
     }
 }
 
@@ -162,11 +129,8 @@ impl Op for Shift {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + self.0
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        vec![Some(args.grad_output.clone())]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output)])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output)]
     }
 }
 

@@ -15,22 +15,56 @@ impl Op for MatMul {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul(inputs[1])
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // dA = G · Bᵀ and dB = Aᵀ · G, the transposes read in place by the products. Each is a
+        // full GEMM, so one nobody wants (the data's, in x · W1) is skipped.
         let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
-        // dA = G · Bᵀ and dB = Aᵀ · G; the transposes are strides, not copies. Each is a full
-        // GEMM, so one nobody wants (the data's, in x · W1) is skipped: a third less work in
-        // an MLP's step (benches/training.rs).
         vec![
             args.wants(0).then(|| g.matmul_t(b)),
             args.wants(1).then(|| a.t_matmul(g)),
         ]
     }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+}
+
+/// `A · Bᵀ` for 2-D `A` (m × k) and `B` (n × k), `B` read transposed in place: the product in
+/// matmul's rule. PyTorch: `a @ b.T`.
+pub struct MatMulT;
+
+impl Op for MatMulT {
+    fn name(&self) -> &'static str {
+        "matmul_t"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].matmul_t(inputs[1])
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // C = A Bᵀ: dA = G · B, dB = Gᵀ · A.
         let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
-        Some(vec![
-            args.wants(0).then(|| g.matmul(b.transpose())),
-            args.wants(1).then(|| a.transpose().matmul(g)),
-        ])
+        vec![
+            args.wants(0).then(|| g.matmul(b)),
+            args.wants(1).then(|| g.t_matmul(a)),
+        ]
+    }
+}
+
+/// `Aᵀ · B` for 2-D `A` (k × m) and `B` (k × n), `A` read transposed in place: the product in
+/// matmul's rule. PyTorch: `a.T @ b`.
+pub struct TMatMul;
+
+impl Op for TMatMul {
+    fn name(&self) -> &'static str {
+        "t_matmul"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].t_matmul(inputs[1])
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // C = Aᵀ B: dA = B · Gᵀ, dB = A · G.
+        let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
+        vec![
+            args.wants(0).then(|| b.matmul_t(g)),
+            args.wants(1).then(|| a.matmul(g)),
+        ]
     }
 }
 
@@ -52,13 +86,41 @@ impl<'t> Var<'t> {
     pub fn matmul(self, other: Var<'t>) -> Var<'t> {
         self.tape.apply(MatMul, &[self, other])
     }
+
+    /// `self · otherᵀ`, without copying the transpose. PyTorch: `a @ b.T`.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_rows(&[[1.0, 2.0]]));
+    /// let b = tape.var(Tensor::from_rows(&[[3.0, 4.0], [5.0, 6.0]]));
+    /// assert_eq!(a.matmul_t(b).value(), a.matmul(b.transpose()).value());
+    /// ```
+    #[track_caller]
+    pub fn matmul_t(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(MatMulT, &[self, other])
+    }
+
+    /// `selfᵀ · other`, without copying the transpose. PyTorch: `a.T @ b`.
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let a = tape.var(Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]));
+    /// let b = tape.var(Tensor::from_rows(&[[5.0], [6.0]]));
+    /// assert_eq!(a.t_matmul(b).value(), a.transpose().matmul(b).value());
+    /// ```
+    #[track_caller]
+    pub fn t_matmul(self, other: Var<'t>) -> Var<'t> {
+        self.tape.apply(TMatMul, &[self, other])
+    }
 }
 
 /// `x · W + b` for 2-D `x` (m × k) and `W` (k × n) and a bias `b` that broadcasts to m × n (a
 /// row of n): a layer's affine map as one op. PyTorch: `torch.addmm(b, x, W)`.
 ///
 /// The same values as `x.matmul(w) + b`, bit for bit, from one node instead of two: the product
-/// takes the bias in place, and the backward hands `G` to all three gradients without a copy.
+/// takes the bias in place.
 pub struct Affine;
 
 impl Op for Affine {
@@ -68,7 +130,7 @@ impl Op for Affine {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].affine(inputs[1], inputs[2])
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let ([x, w, b], g) = (
             [args.inputs[0], args.inputs[1], args.inputs[2]],
             args.grad_output,
@@ -76,19 +138,8 @@ impl Op for Affine {
         vec![
             args.wants(0).then(|| g.matmul_t(w)),
             args.wants(1).then(|| x.t_matmul(g)),
-            args.wants(2).then(|| g.sum_to_shape(b.shape())),
-        ]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let ([x, w, b], g) = (
-            [args.inputs[0], args.inputs[1], args.inputs[2]],
-            args.grad_output,
-        );
-        Some(vec![
-            args.wants(0).then(|| g.matmul(w.transpose())),
-            args.wants(1).then(|| x.transpose().matmul(g)),
             args.wants(2).then(|| g.sum_to(&b.shape())),
-        ])
+        ]
     }
 }
 
@@ -127,11 +178,8 @@ impl Op for Transpose {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].transpose()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         vec![Some(args.grad_output.transpose())]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output.transpose())])
     }
 }
 
@@ -160,13 +208,10 @@ impl Op for Reshape {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].reshape(&self.0)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        vec![Some(args.grad_output.reshape(args.inputs[0].shape()))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(
             args.grad_output.reshape(&args.inputs[0].shape()),
-        )])
+        )]
     }
 }
 

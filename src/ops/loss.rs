@@ -1,7 +1,6 @@
 //! Losses besides the softmax cross-entropy (in `softmax.rs`): the mean squared error, written
 //! with other ops, and the binary cross-entropy on logits, fused so that it is stable.
 
-use super::unary::sigmoid;
 use super::{BackwardArgs, InputGrads, Op, Reduction};
 use crate::tensor::shape_panic;
 use crate::{Tensor, Var};
@@ -80,20 +79,13 @@ impl Op for BinaryCrossEntropyWithLogits {
         });
         Tensor::scalar(losses.data().iter().sum::<f64>() * self.element_weight())
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let scale = args.grad_output.item() * self.element_weight();
-        let residual = args.inputs[0].zip_map(&self.targets, "bce backward", |x, t| {
-            (sigmoid(x) - t) * scale
-        });
-        vec![Some(residual)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let logits = args.inputs[0];
         let targets = logits.tape().constant(self.targets.clone());
         let residual = logits.sigmoid() - targets;
-        Some(vec![Some(
+        vec![Some(
             residual * (args.grad_output * self.element_weight()),
-        )])
+        )]
     }
 }
 

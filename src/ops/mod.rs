@@ -1,31 +1,35 @@
 //! Differentiable ops, and how to add your own.
 //!
 //! Every op, built-in or yours, is a type that implements [`Op`]: a `forward` that computes the
-//! output from the input values, and beside it a `backward` that turns the gradient of the
-//! output into one gradient per input (a vector-Jacobian product), written twice: on tensors
-//! (the fast first-order path) and with [`Var`](crate::Var) ops (recorded on the tape, so that
-//! gradients can be differentiated again). [`Tape::apply`] runs the forward and records the
-//! node; [`Var::backward`](crate::Var::backward) calls the tensor backwards in reverse order,
-//! [`Var::grad`](crate::Var::grad) the on-tape ones. The built-in ops are grouped one family per
-//! file, each op's forward and backwards within a few lines of each other, with the
-//! [`Var`](crate::Var) method that applies it just below:
+//! output from the input values, and beside it one derivative rule, `backward`, that turns the
+//! gradient of the output into one gradient per input (a vector-Jacobian product), written with
+//! [`Var`](crate::Var) ops. [`Tape::apply`] runs the forward and records the node;
+//! [`Var::backward`](crate::Var::backward) evaluates the rules in reverse order on plain numbers,
+//! [`Var::grad`](crate::Var::grad) records them on the tape so that they can be differentiated
+//! again. The built-in ops are grouped one family per file, each op's forward and rule within a
+//! few lines of each other, with the [`Var`](crate::Var) method that applies it just below; the
+//! [`table`](table::OPS) lists every one of them, and the tests check each row.
 //!
 //! | file | ops |
 //! |---|---|
 //! | `arith.rs` | `+ - * /` (broadcasting), negation, scalar scale and shift |
-//! | `unary.rs` | `tanh exp log sigmoid sqrt square powf sin cos` |
+//! | `unary.rs` | `tanh exp log sigmoid sqrt square powf sin cos`, `tanh_backward` |
 //! | `piecewise.rs` | `relu leaky_relu abs` |
-//! | `linalg.rs` | `matmul transpose reshape` |
+//! | `linalg.rs` | `matmul affine transpose reshape`, `matmul_t t_matmul` |
 //! | `reduce.rs` | `sum mean sum_axis mean_axis max_axis` |
-//! | `select.rs` | `narrow index_select` [`concat`](concat()) [`stack`](stack()) |
-//! | `softmax.rs` | `softmax log_softmax cross_entropy` |
+//! | `select.rs` | `narrow index_select` [`concat`](concat()) [`stack`](stack()), `unnarrow index_add` |
+//! | `softmax.rs` | `softmax log_softmax cross_entropy`, `cross_entropy_backward` |
 //! | `loss.rs` | `mse_loss binary_cross_entropy_with_logits` |
-//! | the engine's | `sum_to broadcast_to` (what the walk records to undo a broadcast) |
+//! | the engine's | `accumulate sum_to broadcast_to` (what the walk applies to add and undo broadcasts) |
+//!
+//! The ops after a comma are the fused kernels of other ops' rules (`tanh`'s is `tanh_backward`,
+//! `matmul`'s are `matmul_t` and `t_matmul`): each an op with its own rule, so that a second
+//! derivative goes through them like through any other op.
 //!
 //! # Adding an op
 //!
 //! Say the library lacked `sinh`. Its derivative is `cosh`, so the gradient of the input is
-//! `grad_output ⊙ cosh(x)`: once on tensors, once with `Var` ops.
+//! `grad_output ⊙ cosh(x)`, and `cosh x = (eˣ + e⁻ˣ) / 2` in `Var` ops:
 //!
 //! ```
 //! use tapegrad::ops::{BackwardArgs, InputGrads, Op};
@@ -41,15 +45,10 @@
 //!     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
 //!         inputs[0].map(f64::sinh)
 //!     }
-//!     fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-//!         let x = args.inputs[0];
-//!         vec![Some(args.grad_output.zip_map(x, "sinh backward", |g, x| g * x.cosh()))]
-//!     }
-//!     // Optional: the same formula on the tape, for second derivatives. cosh x = (eˣ + e⁻ˣ) / 2.
-//!     fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+//!     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
 //!         let x = args.inputs[0];
 //!         let cosh_x = (x.exp() + (-x).exp()) * 0.5;
-//!         Some(vec![Some(args.grad_output * cosh_x)])
+//!         vec![Some(args.grad_output * cosh_x)]
 //!     }
 //! }
 //!
@@ -63,42 +62,42 @@
 //! let grads = sinh(x).backward();
 //! assert!((grads.wrt(x).item() - 0.5f64.cosh()).abs() < 1e-15);
 //!
-//! // Prove both backwards against central finite differences.
+//! // Prove the rule against central finite differences, and its own derivative too.
 //! let inputs = [Tensor::from_rows(&[[0.1, -2.0, 3.0], [1.5, 0.0, -0.7]])];
 //! gradcheck(&inputs, |v| sinh(v[0]).sum()).unwrap();
 //! gradgradcheck(&inputs, |v| sinh(v[0]).sum()).unwrap();
 //! ```
 //!
 //! What the engine does for you, so an op need not:
-//! - **Broadcasting.** A backward may return a gradient with the output's shape for an input
-//!   that was broadcast into it; the tape sums it back down to the input's shape.
+//! - **Every order from one rule.** First derivatives evaluate the rule on plain numbers; `grad`
+//!   records it, and the recorded ops' own rules give second derivatives, third, and beyond.
+//! - **Broadcasting.** A rule may return a gradient with the output's shape for an input that
+//!   was broadcast into it; the engine sums it back down to the input's shape.
 //! - **Accumulation.** A value used by several ops gets the sum of their gradients.
 //! - **Constants.** Gradients for inputs that need none are dropped; `args.wants(i)` says which,
-//!   so a backward may skip them (as [`MatMul`] skips the product for the data's gradient).
-//! - **Second order.** Gradients written by `backward_on_tape` are ordinary nodes on the tape,
-//!   so their own backwards give third derivatives and beyond. An op without it still gives
-//!   first derivatives everywhere; a second one through it panics, naming the op and its line.
-//!
-//! Why two backwards and not one: a backward written once, generic over tensors and variables,
-//! could not disagree with itself, but it would cost the first-order path its fused kernels
-//! (`tanh`'s backward in one pass, `cross_entropy`'s saved probabilities, `matmul`'s transposed
-//! GEMMs without copies). So the tensor backward stays as fast as it was, and
-//! `tests/gradcheck_ops.rs` holds every built-in op's two backwards against each other to 1e-13,
-//! as [`gradgradcheck`](crate::gradgradcheck) does for yours.
+//!   so a rule may skip them (as [`MatMul`] skips the product for the data's gradient).
 //!
 //! What is the op's job:
-//! - **One gradient per input, each of the input's shape** (or the broadcast shape above), in
-//!   both backwards, and the same numbers from both: [`gradgradcheck`](crate::gradgradcheck)
-//!   checks that they agree and that the second derivatives match finite differences.
+//! - **One gradient per input, each of the input's shape** (or the broadcast shape above).
+//! - **A rule built from `Var` ops.** A constant in a rule is fine where it does not depend on
+//!   the inputs' values, or is piecewise constant in them (`relu`'s 0/1 slope); a value computed
+//!   from the inputs on plain numbers and put on the tape as a constant would have no derivative
+//!   of its own, and [`gradgradcheck`](crate::gradgradcheck) catches that. A kernel with no
+//!   derivative at all says so with [`BackwardArgs::not_differentiable`]: differentiating
+//!   through it panics, naming it and its line.
 //! - **Shape errors in `forward`.** `forward` is `#[track_caller]` through the trait, so the
-//!   panics of [`Tensor`](crate::Tensor) methods (and any `panic!` or `assert!` of yours) name the line of the
-//!   user's code that applied the op.
-//! - **State for backward.** `forward` takes `&mut self` and may keep what `backward` needs
-//!   (as [`CrossEntropy`] keeps its softmax probabilities); the inputs and the output are
-//!   passed to the backwards anyway, so most ops keep nothing.
+//!   panics of [`Tensor`](crate::Tensor) methods (and any `panic!` or `assert!` of yours) name the
+//!   line of the user's code that applied the op.
+//! - **State for the rule.** `forward` takes `&mut self` and may keep what the rule needs (as
+//!   [`CrossEntropy`] keeps its softmax probabilities, and hands them to its rule with
+//!   [`Tape::apply_with_output`]); the inputs and the output are passed to the rule anyway, so
+//!   most ops keep nothing.
+//! - **A fast path is an op.** Where the rule in `Var` ops would take several passes over the
+//!   data, write the fused kernel as an op with its own rule (as `tanh` uses [`TanhBackward`]).
 //! - **`Send + Sync`.** An op is stored on the tape, and a tape may move between threads.
 //!
 //! [`Tape::apply`]: crate::Tape::apply
+//! [`Tape::apply_with_output`]: crate::Tape::apply_with_output
 
 mod arith;
 mod linalg;
@@ -110,12 +109,12 @@ mod softmax;
 mod unary;
 
 pub use arith::{Add, Div, DivScalar, Mul, Scale, Shift, Sub};
-pub use linalg::{MatMul, Reshape, Transpose};
+pub use linalg::{Affine, MatMul, MatMulT, Reshape, TMatMul, Transpose};
 pub use loss::BinaryCrossEntropyWithLogits;
 pub use piecewise::{Abs, LeakyRelu, Relu};
 pub use reduce::{MaxAxis, Mean, MeanAxis, Sum, SumAxis};
 pub use select::{Concat, IndexAdd, IndexSelect, Narrow, Unnarrow, concat, stack};
-pub use softmax::{CrossEntropy, LogSoftmax, Reduction, Softmax};
-pub use unary::{Cos, Exp, Log, PowF, Sigmoid, Sin, Sqrt, Square, Tanh};
+pub use softmax::{CrossEntropy, CrossEntropyBackward, LogSoftmax, Reduction, Softmax};
+pub use unary::{Cos, Exp, Log, PowF, Sigmoid, Sin, Sqrt, Square, Tanh, TanhBackward};
 
-pub use crate::engine::{BackwardArgs, BroadcastTo, InputGrads, Op, SumTo};
+pub use crate::engine::{Accumulate, BackwardArgs, BroadcastTo, InputGrads, Op, SumTo};

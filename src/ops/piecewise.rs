@@ -16,18 +16,11 @@ impl Op for Relu {
         // Written so that NaN falls through unchanged, as in PyTorch: a NaN upstream stays visible.
         inputs[0].map(|x| if x <= 0.0 { 0.0 } else { x })
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        // PyTorch's threshold_backward: 0 where x ≤ 0, else the gradient (NaN passes it on).
-        vec![Some(g.zip_map(x, "relu backward", |g, x| {
-            if x <= 0.0 { 0.0 } else { g }
-        }))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // The slope is 1 or 0, constant on each side of the kink: its own derivative is 0.
         let (x, g) = (args.inputs[0], args.grad_output);
         let slope = x.value().map(|x| if x <= 0.0 { 0.0 } else { 1.0 });
-        Some(vec![Some(g * x.tape().constant(slope))])
+        vec![Some(g * x.tape().constant(slope))]
     }
 }
 
@@ -58,15 +51,11 @@ impl Op for Abs {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::abs)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        vec![Some(g.zip_map(x, "abs backward", |g, x| g * sign(x)))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // The slope ±1 is constant on each side of 0: its own derivative is 0.
         let (x, g) = (args.inputs[0], args.grad_output);
         let slope = x.tape().constant(x.value().map(sign));
-        Some(vec![Some(g * slope)])
+        vec![Some(g * slope)]
     }
 }
 
@@ -119,16 +108,10 @@ impl Op for LeakyRelu {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x * self.slope_at(x))
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        vec![Some(g.zip_map(x, "leaky_relu backward", |g, x| {
-            g * self.slope_at(x)
-        }))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (x, g) = (args.inputs[0], args.grad_output);
         let slope = x.tape().constant(x.value().map(|x| self.slope_at(x)));
-        Some(vec![Some(g * slope)])
+        vec![Some(g * slope)]
     }
 }
 

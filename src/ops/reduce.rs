@@ -15,16 +15,10 @@ impl Op for Sum {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        vec![Some(Tensor::full(
-            args.inputs[0].shape(),
-            args.grad_output.item(),
-        ))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(
             args.grad_output.broadcast_to(&args.inputs[0].shape()),
-        )])
+        )]
     }
 }
 
@@ -54,17 +48,10 @@ impl Op for Mean {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let count = args.inputs[0].len() as f64;
-        vec![Some(Tensor::full(
-            args.inputs[0].shape(),
-            args.grad_output.item() / count,
-        ))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
         let count = shape.iter().product::<usize>() as f64;
-        Some(vec![Some((args.grad_output / count).broadcast_to(&shape))])
+        vec![Some((args.grad_output / count).broadcast_to(&shape))]
     }
 }
 
@@ -106,17 +93,10 @@ impl Op for SumAxis {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum_axis(self.axis, self.keepdim)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let input = args.inputs[0];
-        let along_axis = args
-            .grad_output
-            .reshape(&kept_shape(input.shape(), self.axis));
-        vec![Some(along_axis.broadcast_to(input.shape()))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
         let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
-        Some(vec![Some(along_axis.broadcast_to(&shape))])
+        vec![Some(along_axis.broadcast_to(&shape))]
     }
 }
 
@@ -153,19 +133,11 @@ impl Op for MeanAxis {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean_axis(self.axis, self.keepdim)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let input = args.inputs[0];
-        let count = input.shape()[self.axis] as f64;
-        let along_axis = args
-            .grad_output
-            .reshape(&kept_shape(input.shape(), self.axis));
-        vec![Some(&along_axis.broadcast_to(input.shape()) / count)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
         let count = shape[self.axis] as f64;
         let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
-        Some(vec![Some(along_axis.broadcast_to(&shape) / count)])
+        vec![Some(along_axis.broadcast_to(&shape) / count)]
     }
 }
 
@@ -217,21 +189,14 @@ impl Op for MaxAxis {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].max_axis(self.axis, self.keepdim)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let input = args.inputs[0];
-        let along_axis = args
-            .grad_output
-            .reshape(&kept_shape(input.shape(), self.axis));
-        vec![Some(&self.winners(input) * &along_axis)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // Which element wins is constant between ties: the mask has no derivative of its own.
         let input = args.inputs[0];
         let winners = input.tape().constant(self.winners(&input.value()));
         let along_axis = args
             .grad_output
             .reshape(&kept_shape(&input.shape(), self.axis));
-        Some(vec![Some(winners * along_axis)])
+        vec![Some(winners * along_axis)]
     }
 }
 

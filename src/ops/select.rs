@@ -24,22 +24,16 @@ impl Op for Narrow {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].narrow(self.axis, self.start, self.len)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let length = args.inputs[0].shape()[self.axis];
-        vec![Some(
-            args.grad_output.unnarrow(self.axis, self.start, length),
-        )]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let length = args.inputs[0].shape()[self.axis];
         let unnarrow = Unnarrow {
             axis: self.axis,
             start: self.start,
             length,
         };
-        Some(vec![Some(
+        vec![Some(
             args.grad_output.tape().apply(unnarrow, &[args.grad_output]),
-        )])
+        )]
     }
 }
 
@@ -61,15 +55,11 @@ impl Op for Unnarrow {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].unnarrow(self.axis, self.start, self.length)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let len = args.inputs[0].shape()[self.axis];
-        vec![Some(args.grad_output.narrow(self.axis, self.start, len))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let len = args.inputs[0].shape()[self.axis];
-        Some(vec![Some(
+        vec![Some(
             args.grad_output.narrow(self.axis, self.start, len),
-        )])
+        )]
     }
 }
 
@@ -104,20 +94,16 @@ impl Op for IndexSelect {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].index_select(&self.indices)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let rows = args.inputs[0].shape()[0];
-        vec![Some(args.grad_output.index_add(&self.indices, rows))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let index_add = IndexAdd {
             indices: self.indices.clone(),
             rows: args.inputs[0].shape()[0],
         };
-        Some(vec![Some(
+        vec![Some(
             args.grad_output
                 .tape()
                 .apply(index_add, &[args.grad_output]),
-        )])
+        )]
     }
 }
 
@@ -137,11 +123,8 @@ impl Op for IndexAdd {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].index_add(&self.indices, self.rows)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         vec![Some(args.grad_output.index_select(&self.indices))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output.index_select(&self.indices))])
     }
 }
 
@@ -179,23 +162,13 @@ impl Op for Concat {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         Tensor::concat(inputs, self.axis)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let lengths = args.inputs.iter().map(|input| input.shape()[self.axis]);
         let g = args.grad_output;
         let parts = self.parts(lengths).enumerate();
         parts
             .map(|(k, (start, len))| args.wants(k).then(|| g.narrow(self.axis, start, len)))
             .collect()
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let lengths = args.inputs.iter().map(|input| input.shape()[self.axis]);
-        let g = args.grad_output;
-        let parts = self.parts(lengths).enumerate();
-        Some(
-            parts
-                .map(|(k, (start, len))| args.wants(k).then(|| g.narrow(self.axis, start, len)))
-                .collect(),
-        )
     }
 }
 

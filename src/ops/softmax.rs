@@ -3,6 +3,8 @@
 //! All three shift by the lane maximum before `exp`, so logits of ±1000 stay finite. (The
 //! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
 
+use std::sync::Arc;
+
 use super::{BackwardArgs, InputGrads, Op};
 use crate::tensor::{ln_in_place, shape_panic, softmax_lanes};
 use crate::{Tensor, Var};
@@ -20,18 +22,11 @@ impl Op for Softmax {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].softmax(self.axis)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        // dx = y ⊙ (g − Σ_axis g ⊙ y)
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (y, g) = (args.output, args.grad_output);
         let grad_times_y = g * y;
         let lane_dot = grad_times_y.sum_axis(self.axis, true);
-        vec![Some(&grad_times_y - &(y * &lane_dot))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (y, g) = (args.output, args.grad_output);
-        let grad_times_y = g * y;
-        let lane_dot = grad_times_y.sum_axis(self.axis, true);
-        Some(vec![Some(grad_times_y - y * lane_dot)])
+        vec![Some(grad_times_y - y * lane_dot)]
     }
 }
 
@@ -65,16 +60,10 @@ impl Op for LogSoftmax {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].log_softmax(self.axis)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        // dx = g − softmax(x) ⊙ Σ_axis g, and softmax(x) = exp(output).
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (log_y, g) = (args.output, args.grad_output);
         let lane_total = g.sum_axis(self.axis, true);
-        vec![Some(g - &(&log_y.exp() * &lane_total))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (log_y, g) = (args.output, args.grad_output);
-        let lane_total = g.sum_axis(self.axis, true);
-        Some(vec![Some(g - log_y.exp() * lane_total)])
+        vec![Some(g - log_y.exp() * lane_total)]
     }
 }
 
@@ -105,27 +94,27 @@ pub enum Reduction {
 /// Softmax cross-entropy of logits `[batch, classes]` against one class label per row, fused:
 /// `Σ_rows (logsumexp(z) − z[label])`, summed or averaged. PyTorch: `torch.nn.functional.cross_entropy`.
 ///
-/// Its backward is the classic `softmax(z) − onehot(label)` (scaled by the reduction), using
-/// the probabilities its forward kept.
+/// Its rule is the classic `softmax(z) − onehot(label)` (scaled by the reduction), from the
+/// probabilities its forward kept, through the fused [`CrossEntropyBackward`].
 pub struct CrossEntropy {
-    labels: Vec<usize>,
+    labels: Arc<[usize]>,
     reduction: Reduction,
-    /// `softmax(z)`, kept by the forward pass for the backward one.
-    probabilities: Option<Tensor>,
+    /// `softmax(z)`, kept by the forward pass for the rule.
+    probabilities: Option<Arc<Tensor>>,
 }
 
 impl CrossEntropy {
     /// The op for these labels (one per row, each below the number of classes).
     pub fn new(labels: &[usize], reduction: Reduction) -> CrossEntropy {
         CrossEntropy {
-            labels: labels.to_vec(),
+            labels: labels.into(),
             reduction,
             probabilities: None,
         }
     }
 
     /// `softmax(z)`, as the forward pass computed it.
-    fn probabilities(&self) -> &Tensor {
+    fn probabilities(&self) -> &Arc<Tensor> {
         self.probabilities
             .as_ref()
             .expect("forward ran before backward")
@@ -207,34 +196,83 @@ impl Op for CrossEntropy {
             totals,
         );
         ln_in_place(totals);
-        let rows = logits.data().chunks_exact(classes).zip(&self.labels);
+        let rows = logits.data().chunks_exact(classes).zip(self.labels.iter());
         let total: f64 = (rows.zip(maxes.iter().zip(totals.iter())))
             .map(|((z, &label), (max, ln_total))| max + ln_total - z[label])
             .sum();
-        self.probabilities = Some(probabilities);
+        self.probabilities = Some(Arc::new(probabilities));
         Tensor::scalar(total * self.row_weight())
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let mut grad = self.probabilities().clone();
-        let classes = grad.shape()[1];
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // softmax(z) as the forward kept it, recorded as the softmax of the logits that it is, so
+        // that a second derivative flows on through softmax's own rule.
+        let probabilities =
+            (args.tape()).apply_with_output(Softmax { axis: 1 }, &[args.inputs[0]], self.probabilities());
+        vec![Some(args.tape().apply(self.rule(), &[probabilities, args.grad_output]))]
+    }
+}
+
+/// `(p − onehot(labels)) · g · row_weight` for probabilities `p` `[batch, classes]` and a
+/// one-element gradient `g`: cross-entropy's rule in one pass, an op of its own so that it has
+/// its own rule for second derivatives. PyTorch: the backward of `cross_entropy`.
+#[derive(Clone)]
+pub struct CrossEntropyBackward {
+    labels: Arc<[usize]>,
+    row_weight: f64,
+}
+
+impl CrossEntropyBackward {
+    /// The rule of [`CrossEntropy`] with these labels and reduction.
+    ///
+    /// ```
+    /// use tapegrad::ops::CrossEntropyBackward;
+    /// use tapegrad::{Reduction, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let p = tape.var(Tensor::from_rows(&[[0.25, 0.75]]));
+    /// let g = tape.constant(Tensor::scalar(2.0));
+    /// let rule = CrossEntropyBackward::new(&[1], Reduction::Sum);
+    /// assert_eq!(tape.apply(rule, &[p, g]).value().data(), &[0.5, -0.5]);
+    /// ```
+    pub fn new(labels: &[usize], reduction: Reduction) -> CrossEntropyBackward {
+        CrossEntropy::new(labels, reduction).rule()
+    }
+}
+
+impl CrossEntropy {
+    fn rule(&self) -> CrossEntropyBackward {
+        CrossEntropyBackward {
+            labels: Arc::clone(&self.labels),
+            row_weight: self.row_weight(),
+        }
+    }
+}
+
+impl Op for CrossEntropyBackward {
+    fn name(&self) -> &'static str {
+        "cross_entropy_backward"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        let (probabilities, g) = (inputs[0], inputs[1]);
+        let classes = probabilities.shape()[1];
+        let mut grad = probabilities.clone();
         for (row, &label) in self.labels.iter().enumerate() {
             grad.data_mut()[row * classes + label] -= 1.0;
         }
-        grad *= args.grad_output.item() * self.row_weight();
-        vec![Some(grad)]
+        grad *= g.item() * self.row_weight;
+        grad
     }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        // The same (softmax(z) − onehot) · g · weight, with the softmax recomputed on the tape
-        // so that its derivative (the softmax Jacobian) carries into second order.
-        let (logits, g) = (args.inputs[0], args.grad_output);
-        let tape = logits.tape();
-        let mut onehot = Tensor::zeros(self.probabilities().shape());
-        let classes = onehot.shape()[1];
-        for (row, &label) in self.labels.iter().enumerate() {
-            onehot.data_mut()[row * classes + label] = 1.0;
-        }
-        let residual = logits.softmax(1) - tape.constant(onehot);
-        Some(vec![Some(residual * (g * self.row_weight()))])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // Linear in each input: ∂/∂p = g · weight, ∂/∂g = Σ upstream ⊙ (p − onehot) · weight,
+        // the second being this op again with g = 1.
+        let ([probabilities, g], upstream) = ([args.inputs[0], args.inputs[1]], args.grad_output);
+        let one = || args.tape().constant(Tensor::ones(&g.shape()));
+        vec![
+            args.wants(0).then(|| upstream * (g * self.row_weight)),
+            args.wants(1).then(|| {
+                let residual = (args.tape()).apply(self.clone(), &[probabilities, one()]);
+                (upstream * residual).sum().reshape(&g.shape())
+            }),
+        ]
     }
 }
 

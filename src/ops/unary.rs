@@ -1,6 +1,5 @@
-//! Elementwise functions of one variable. Each backward is `grad_output ⊙ f′`, with `f′` written
-//! through the output where that is cheaper (`tanh′ = 1 − y²`, `exp′ = y`): once fused into one
-//! pass over the tensors, once with `Var` ops so that the tape can differentiate it again.
+//! Elementwise functions of one variable. Each rule is `grad_output ⊙ f′`, with `f′` written
+//! through the output where that is cheaper (`tanh′ = 1 − y²`, `exp′ = y`).
 
 use super::{BackwardArgs, InputGrads, Op};
 use crate::{Tensor, Var};
@@ -15,15 +14,31 @@ impl Op for Tanh {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].tanh()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (y, g) = (args.output, args.grad_output);
-        vec![Some(g.zip_map_shared(y, "tanh backward", |g, y| {
-            g * (1.0 - y * y)
-        }))]
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output.tanh_backward(args.output))]
     }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (y, g) = (args.output, args.grad_output);
-        Some(vec![Some(g * (1.0 - y.square()))])
+}
+
+/// `g ⊙ (1 − y²)`: tanh's derivative rule as one fused pass over the gradient `g` and tanh's
+/// output `y`, an op of its own so that it has its own rule for second derivatives. PyTorch:
+/// `torch.ops.aten.tanh_backward(g, y)`.
+pub struct TanhBackward;
+
+impl Op for TanhBackward {
+    fn name(&self) -> &'static str {
+        "tanh_backward"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        let (g, y) = (inputs[0], inputs[1]);
+        g.zip_map_shared(y, "tanh_backward", |g, y| g * (1.0 - y * y))
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // ∂/∂g = 1 − y², which is this op again; ∂/∂y = −2 y g.
+        let ([g, y], upstream) = ([args.inputs[0], args.inputs[1]], args.grad_output);
+        vec![
+            args.wants(0).then(|| upstream.tanh_backward(y)),
+            args.wants(1).then(|| upstream * g * y * -2.0),
+        ]
     }
 }
 
@@ -41,6 +56,21 @@ impl<'t> Var<'t> {
     pub fn tanh(self) -> Var<'t> {
         self.tape.apply(Tanh, &[self])
     }
+
+    /// `self ⊙ (1 − y²)` for a gradient `self` and tanh's output `y`: tanh's derivative rule
+    /// in one pass ([`TanhBackward`](crate::ops::TanhBackward)).
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let g = tape.constant(Tensor::from_slice(&[2.0, 1.0]));
+    /// let y = tape.var(Tensor::from_slice(&[0.5, 0.0]));
+    /// assert_eq!(g.tanh_backward(y).value().data(), &[1.5, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn tanh_backward(self, y: Var<'t>) -> Var<'t> {
+        self.tape.apply(TanhBackward, &[self, y])
+    }
 }
 
 /// `eˣ`. PyTorch: `torch.exp`.
@@ -53,11 +83,8 @@ impl Op for Exp {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].exp()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         vec![Some(args.grad_output * args.output)]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output * args.output)])
     }
 }
 
@@ -83,13 +110,10 @@ impl Op for Log {
         "log"
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].ln()
+        inputs[0].log()
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         vec![Some(args.grad_output / args.inputs[0])]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output / args.inputs[0])])
     }
 }
 
@@ -118,15 +142,9 @@ impl Op for Sigmoid {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(sigmoid)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (y, g) = (args.output, args.grad_output);
-        vec![Some(
-            g.zip_map(y, "sigmoid backward", |g, y| g * y * (1.0 - y)),
-        )]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (y, g) = (args.output, args.grad_output);
-        Some(vec![Some(g * y * (1.0 - y))])
+        vec![Some(g * y * (1.0 - y))]
     }
 }
 
@@ -165,12 +183,8 @@ impl Op for Sqrt {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sqrt)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (y, g) = (args.output, args.grad_output);
-        vec![Some(g.zip_map(y, "sqrt backward", |g, y| g / (2.0 * y)))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output / (2.0 * args.output))])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output / (2.0 * args.output))]
     }
 }
 
@@ -199,12 +213,8 @@ impl Op for Square {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x * x)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        vec![Some(g.zip_map(x, "square backward", |g, x| 2.0 * x * g))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(2.0 * args.inputs[0] * args.grad_output)])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(2.0 * args.inputs[0] * args.grad_output)]
     }
 }
 
@@ -233,22 +243,13 @@ impl Op for PowF {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x.powf(self.0))
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (x, g, p) = (args.inputs[0], args.grad_output, self.0);
         if p == 0.0 {
             // x⁰ is constant; written out so that x = 0 gives 0, not 0 · 0⁻¹ = NaN.
-            return vec![Some(Tensor::zeros(x.shape()))];
+            return vec![Some(x.tape().constant(Tensor::zeros(&x.shape())))];
         }
-        vec![Some(
-            g.zip_map(x, "powf backward", |g, x| g * p * x.powf(p - 1.0)),
-        )]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        let (x, g, p) = (args.inputs[0], args.grad_output, self.0);
-        if p == 0.0 {
-            return Some(vec![Some(x.tape().constant(Tensor::zeros(&x.shape())))]);
-        }
-        Some(vec![Some(g * p * x.powf(p - 1.0))])
+        vec![Some(g * p * x.powf(p - 1.0))]
     }
 }
 
@@ -277,12 +278,8 @@ impl Op for Sin {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sin)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        vec![Some(g.zip_map(x, "sin backward", |g, x| g * x.cos()))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(args.grad_output * args.inputs[0].cos())])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(args.grad_output * args.inputs[0].cos())]
     }
 }
 
@@ -296,12 +293,8 @@ impl Op for Cos {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::cos)
     }
-    fn backward(&self, args: &BackwardArgs<&Tensor>) -> InputGrads<Tensor> {
-        let (x, g) = (args.inputs[0], args.grad_output);
-        vec![Some(g.zip_map(x, "cos backward", |g, x| -(g * x.sin())))]
-    }
-    fn backward_on_tape<'t>(&self, args: &BackwardArgs<Var<'t>>) -> Option<InputGrads<Var<'t>>> {
-        Some(vec![Some(-(args.grad_output * args.inputs[0].sin()))])
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(-(args.grad_output * args.inputs[0].sin()))]
     }
 }
 

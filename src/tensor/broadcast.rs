@@ -133,6 +133,11 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
+        if let ([value], true) = (&self.data[..], self.shape.iter().all(|&len| len == 1)) {
+            if self.shape.len() <= shape.len() {
+                return Tensor::filled("broadcast_to", shape, *value); // a scalar's gradient, spread
+            }
+        }
         if broadcast_shapes("broadcast_to", self.shape(), shape).as_slice() != shape {
             shape_panic(
                 "broadcast_to",
@@ -154,17 +159,17 @@ impl Tensor {
     /// ```
     /// use tapegrad::Tensor;
     /// let grad = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(grad.sum_to_shape(&[1, 2]), Tensor::from_rows(&[[4.0, 6.0]]));
-    /// assert_eq!(grad.sum_to_shape(&[]).item(), 10.0);
+    /// assert_eq!(grad.sum_to(&[1, 2]), Tensor::from_rows(&[[4.0, 6.0]]));
+    /// assert_eq!(grad.sum_to(&[]).item(), 10.0);
     /// ```
     #[track_caller]
-    pub fn sum_to_shape(&self, shape: &[usize]) -> Tensor {
+    pub fn sum_to(&self, shape: &[usize]) -> Tensor {
         if shape == self.shape() {
             return self.clone();
         }
-        if broadcast_shapes("sum_to_shape", shape, self.shape()).as_slice() != self.shape() {
+        if broadcast_shapes("sum_to", shape, self.shape()).as_slice() != self.shape() {
             shape_panic(
-                "sum_to_shape",
+                "sum_to",
                 format_args!("{:?} cannot be summed down to {shape:?}", self.shape()),
             );
         }
@@ -178,6 +183,19 @@ impl Tensor {
             sums.data[to] += self.data[from];
         });
         sums
+    }
+
+    /// The old name of [`sum_to`](Tensor::sum_to), which [`Var`](crate::Var) has always used.
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// let t = tapegrad::Tensor::from_rows(&[[1.0, 2.0]]);
+    /// assert_eq!(t.sum_to(&[]).item(), 3.0);
+    /// ```
+    #[deprecated(since = "0.2.0", note = "renamed to `sum_to`, the name `Var` uses")]
+    #[track_caller]
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Tensor {
+        self.sum_to(shape)
     }
 }
 
@@ -211,10 +229,10 @@ mod tests {
     }
 
     #[test]
-    fn sum_to_shape_reduces_leading_and_unit_axes() {
+    fn sum_to_reduces_leading_and_unit_axes() {
         let t = crate::tensor::counting(&[2, 2, 3]);
-        assert_eq!(t.sum_to_shape(&[3]).data(), &[18.0, 22.0, 26.0]);
-        assert_eq!(t.sum_to_shape(&[2, 1, 1]).data(), &[15.0, 51.0]);
-        assert_eq!(t.sum_to_shape(&[1, 2, 1]).data(), &[24.0, 42.0]);
+        assert_eq!(t.sum_to(&[3]).data(), &[18.0, 22.0, 26.0]);
+        assert_eq!(t.sum_to(&[2, 1, 1]).data(), &[15.0, 51.0]);
+        assert_eq!(t.sum_to(&[1, 2, 1]).data(), &[24.0, 42.0]);
     }
 }

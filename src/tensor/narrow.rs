@@ -1,7 +1,7 @@
 //! Narrow matrices, of at most 8 columns: the tutorial's 2-3-2 network makes nothing else. Their
 //! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
 //! loop's setup: the matrix products below, and the bias add and bias sum (`zip_map`,
-//! `sum_to_shape`) through [`zip_rows_in_place`] and [`sum_rows`].
+//! `sum_to`) through [`zip_rows_in_place`] and [`sum_rows`].
 //!
 //! Products with at most 8 output columns and a short inner dimension: a general GEMM
 //! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge; on a
@@ -307,6 +307,6 @@ mod tests {
             [5, 3].as_slice().into(),
         );
         assert_eq!(added, expected);
-        assert_eq!(x.sum_to_shape(&[1, 3]).data(), &[30.0, 35.0, 40.0]);
+        assert_eq!(x.sum_to(&[1, 3]).data(), &[30.0, 35.0, 40.0]);
     }
 }

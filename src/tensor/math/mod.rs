@@ -165,12 +165,23 @@ impl Tensor {
     ///
     /// ```
     /// use tapegrad::Tensor;
-    /// let y = Tensor::from_slice(&[1.0, std::f64::consts::E, 0.0]).ln();
+    /// let y = Tensor::from_slice(&[1.0, std::f64::consts::E, 0.0]).log();
     /// assert_eq!(y.data(), &[0.0, 1.0, f64::NEG_INFINITY]);
-    /// assert!(Tensor::scalar(-1.0).ln().item().is_nan());
+    /// assert!(Tensor::scalar(-1.0).log().item().is_nan());
     /// ```
-    pub fn ln(&self) -> Tensor {
+    pub fn log(&self) -> Tensor {
         self.map_in_place_copy(ln_in_place)
+    }
+
+    /// The old name of [`log`](Tensor::log), which [`Var`](crate::Var) has always used.
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// assert_eq!(tapegrad::Tensor::scalar(1.0).ln().item(), 0.0);
+    /// ```
+    #[deprecated(since = "0.2.0", note = "renamed to `log`, the name `Var` and PyTorch use")]
+    pub fn ln(&self) -> Tensor {
+        self.log()
     }
 
     /// The logistic function `1 / (1 + e⁻ˣ)` of every element. PyTorch: `torch.sigmoid`.
