@@ -135,6 +135,28 @@ impl fmt::Display for GradCheckError {
 
 impl std::error::Error for GradCheckError {}
 
+/// `f`, unchanged, with the signature every checker here takes (and [`hvp`](crate::hvp),
+/// [`hessian`](crate::hessian)): a function of the variables on some tape, for every tape. A
+/// closure stored in a variable does not get that signature by itself (Rust infers one tape's
+/// lifetime, and passing it fails with "one type is more general than the other"); through
+/// `function` it does, and can then be passed as often as needed.
+///
+/// ```
+/// use tapegrad::{Tensor, function, gradcheck, gradgradcheck, hessian};
+///
+/// let f = function(|v| (v[0] * v[0] * v[1]).sum());
+/// let x = [Tensor::from_slice(&[1.0, 2.0]), Tensor::from_slice(&[3.0, 4.0])];
+/// gradcheck(&x, &f).unwrap();
+/// gradgradcheck(&x, &f).unwrap();
+/// assert_eq!(hessian(&x, &f).shape(), &[4, 4]);
+/// ```
+pub fn function<F>(f: F) -> F
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
+    f
+}
+
 /// [`GradCheck::check`] with PyTorch's default tolerances.
 ///
 /// `f` builds a scalar from one variable per input tensor, on a tape of the checker's.

@@ -86,7 +86,9 @@ pub use compare::{
     GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
 };
 pub use engine::{Gradients, NodeId, Tape, Var};
-pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradgradcheck};
+pub use gradcheck::{
+    GradCheck, GradCheckError, GradCheckReport, function, gradcheck, gradgradcheck,
+};
 pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::Summary;
 pub use ops::Reduction;

@@ -366,7 +366,7 @@ fn sweep(count: usize, print: bool) {
         Case {
             name: "ln",
             inputs: ln_inputs(count, &mut rng),
-            ours: Tensor::ln,
+            ours: Tensor::log,
             glibc: f64::ln,
             exact: exact_ln,
         },

@@ -8,19 +8,19 @@
 //! [`Var::grad`](crate::Var::grad) records them on the tape so that they can be differentiated
 //! again. The built-in ops are grouped one family per file, each op's forward and rule within a
 //! few lines of each other, with the [`Var`](crate::Var) method that applies it just below; the
-//! [`table`](table::OPS) lists every one of them, and the tests check each row.
+//! [`table::OPS`] lists every one of them, and the tests check each row.
 //!
 //! | file | ops |
 //! |---|---|
-//! | `arith.rs` | `+ - * /` (broadcasting), negation, scalar scale and shift |
+//! | `arith.rs` | `add sub mul div scale div_scalar shift` (`+ - * /`, broadcasting, and with `f64`) |
 //! | `unary.rs` | `tanh exp log sigmoid sqrt square powf sin cos`, `tanh_backward` |
 //! | `piecewise.rs` | `relu leaky_relu abs` |
 //! | `linalg.rs` | `matmul affine transpose reshape`, `matmul_t t_matmul` |
 //! | `reduce.rs` | `sum mean sum_axis mean_axis max_axis` |
-//! | `select.rs` | `narrow index_select` [`concat`](concat()) [`stack`](stack()), `unnarrow index_add` |
+//! | `select.rs` | `narrow index_select concat`, `unnarrow index_add` |
 //! | `softmax.rs` | `softmax log_softmax cross_entropy`, `cross_entropy_backward` |
-//! | `loss.rs` | `mse_loss binary_cross_entropy_with_logits` |
-//! | the engine's | `accumulate sum_to broadcast_to` (what the walk applies to add and undo broadcasts) |
+//! | `loss.rs` | `binary_cross_entropy_with_logits` ([`Var::mse_loss`](crate::Var::mse_loss) is written with other ops) |
+//! | `engine` | `accumulate sum_to broadcast_to` (what the walk applies to add and undo broadcasts) |
 //!
 //! The ops after a comma are the fused kernels of other ops' rules (`tanh`'s is `tanh_backward`,
 //! `matmul`'s are `matmul_t` and `t_matmul`): each an op with its own rule, so that a second
@@ -107,6 +107,8 @@ mod reduce;
 mod select;
 mod softmax;
 mod unary;
+
+pub mod table;
 
 pub use arith::{Add, Div, DivScalar, Mul, Scale, Shift, Sub};
 pub use linalg::{Affine, MatMul, MatMulT, Reshape, TMatMul, Transpose};

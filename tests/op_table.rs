@@ -1,0 +1,293 @@
+//! Every row of the op table (`src/ops/table.rs`), checked the same way: its forward in every mode
+//! of the tape, NaN propagation, first derivatives against finite differences, the rule
+//! evaluated and recorded giving the same bits, and second derivatives (`gradcheck`,
+//! `gradgradcheck`, PyTorch's tolerances). And the registry: every `impl Op` in `src/` has a row,
+//! and the README's op list and the `ops` module's table of files agree with the rows.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tapegrad::ops::table::{Kind, OPS, OpRow};
+use tapegrad::ops::{BackwardArgs, InputGrads, Op};
+use tapegrad::{GradCheck, Tape, Tensor, Var, function, gradcheck, gradgradcheck};
+
+/// The row's inputs drawn from their domains, the same for every call with the same `seed`.
+fn inputs(row: &OpRow, seed: u64) -> Vec<Tensor> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (row.inputs.iter())
+        .map(|&(shape, domain)| domain.sample(shape, &mut rng))
+        .collect()
+}
+
+/// `Σ w ⊙ out` for fixed weights away from zero: every output element gets its own gradient.
+fn weighted_sum<'t>(out: Var<'t>) -> Var<'t> {
+    let mut rng = StdRng::seed_from_u64(99);
+    let weights = Tensor::randn(&out.shape(), &mut rng).map(|w| w.signum() * (w.abs() + 0.25));
+    (out * out.tape().constant(weights)).sum()
+}
+
+#[test]
+fn every_row_computes_the_same_values_on_every_kind_of_tape() {
+    for row in OPS {
+        let inputs = inputs(row, 1);
+        let (recording, no_grad) = (Tape::new(), Tape::no_grad());
+        let on = |tape: &Tape| {
+            let vars: Vec<Var> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+            (row.apply)(&vars).value()
+        };
+        let (recorded, evaluated) = (on(&recording), on(&no_grad));
+        assert_eq!(recorded, evaluated, "{}: a no_grad tape differs", row.name);
+        assert!(recorded.is_finite(), "{}: {recorded}", row.name);
+        let node = recording.summary().to_string();
+        assert!(
+            node.contains(&format!(" {}(", row.name)),
+            "{}: the row applies another op:\n{node}",
+            row.name
+        );
+    }
+}
+
+#[test]
+fn a_nan_in_any_input_reaches_the_output() {
+    for row in OPS {
+        for nan_input in 0..row.arity() {
+            let mut inputs = inputs(row, 2);
+            inputs[nan_input].data_mut()[0] = f64::NAN;
+            let tape = Tape::new();
+            let vars: Vec<Var> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+            let output = (row.apply)(&vars).value();
+            assert!(
+                output.data().iter().any(|v| v.is_nan()),
+                "{}: a NaN in input {nan_input} vanished: {output}",
+                row.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_row_passes_gradcheck_and_gradgradcheck() {
+    for row in OPS {
+        for seed in [3, 4] {
+            let inputs = inputs(row, seed);
+            let f = function(|v| weighted_sum((row.apply)(v)));
+            let elements: usize = inputs.iter().map(Tensor::len).sum();
+            let report = gradcheck(&inputs, &f)
+                .unwrap_or_else(|error| panic!("{}: {error}", row.name));
+            assert_eq!(report.elements, elements, "{}: not every element", row.name);
+            let report = gradgradcheck(&inputs, &f)
+                .unwrap_or_else(|error| panic!("{}: {error}", row.name));
+            assert_eq!(report.elements, elements * elements, "{}", row.name);
+            // The one rule, evaluated (`backward`) and recorded (`grad`): the same ops in the same
+            // order, so the same bits.
+            let tape = Tape::new();
+            let vars: Vec<Var> = inputs.iter().map(|t| tape.var(t.clone())).collect();
+            let output = f(&vars);
+            let (evaluated, recorded) = (output.backward(), output.grad(&vars));
+            for (input, (&var, recorded)) in vars.iter().zip(recorded).enumerate() {
+                assert_eq!(
+                    evaluated.wrt(var),
+                    &recorded.value(),
+                    "{}: input {input}: evaluated and recorded rules differ",
+                    row.name
+                );
+            }
+        }
+    }
+}
+
+/// What the registry check reads: the `impl Op for` types of the sources, the op names of the
+/// README's list, and the (file, op) pairs of the `ops` module's table.
+struct Sources {
+    impls: BTreeSet<String>,
+    readme_ops: BTreeSet<String>,
+    module_table: BTreeSet<(String, String)>,
+}
+
+impl Sources {
+    fn read() -> Sources {
+        let mut impls = BTreeSet::new();
+        for folder in ["src/ops", "src/engine"] {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                impls.extend(impl_op_types(&text));
+            }
+        }
+        let readme = std::fs::read_to_string("README.md").unwrap();
+        let module = std::fs::read_to_string("src/ops/mod.rs").unwrap();
+        Sources {
+            impls,
+            readme_ops: readme_ops(&readme),
+            module_table: module_table(&module),
+        }
+    }
+}
+
+/// The types after `impl Op for` at the start of a line (not in doc comments).
+fn impl_op_types(text: &str) -> BTreeSet<String> {
+    (text.lines())
+        .filter_map(|line| line.strip_prefix("impl Op for "))
+        .map(|rest| rest.trim_end_matches(" {").trim().to_string())
+        .collect()
+}
+
+/// The backticked names in the first column of the table between `<!-- ops` and `<!-- /ops -->`.
+fn readme_ops(readme: &str) -> BTreeSet<String> {
+    let start = readme.find("<!-- ops").expect("the README's op list");
+    let end = readme.find("<!-- /ops -->").expect("the end of the op list");
+    (readme[start..end].lines())
+        .filter(|line| line.starts_with("| `"))
+        .flat_map(|line| backticked(line.split('|').nth(1).unwrap()))
+        .collect()
+}
+
+/// `(file, op)` for each op named in the `ops` module's `| file | ops |` table.
+fn module_table(module: &str) -> BTreeSet<(String, String)> {
+    let mut pairs = BTreeSet::new();
+    for line in module.lines().filter_map(|l| l.strip_prefix("//! | `")) {
+        let mut columns = line.split('|');
+        let file = columns.next().unwrap().trim().trim_end_matches('`').to_string();
+        let ops = columns.next().unwrap();
+        let ops = ops.split(" (").next().unwrap(); // what follows in parentheses is a remark
+        for op in backticked(ops) {
+            pairs.insert((file.clone(), op));
+        }
+    }
+    pairs
+}
+
+/// Every whitespace-separated word inside backticks.
+fn backticked(text: &str) -> Vec<String> {
+    (text.split('`').skip(1).step_by(2))
+        .flat_map(str::split_whitespace)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Each way the sources and the rows disagree, in words; empty when they agree.
+fn disagreements(sources: &Sources, rows: &[(&str, &str, &str, Kind)]) -> Vec<String> {
+    let mut found = Vec::new();
+    let types: BTreeSet<String> = rows.iter().map(|row| row.1.to_string()).collect();
+    for missing in sources.impls.difference(&types) {
+        found.push(format!("impl Op for {missing} has no row in the op table"));
+    }
+    for stale in types.difference(&sources.impls) {
+        found.push(format!("the row of {stale} names no impl Op in src/"));
+    }
+    let listed: BTreeSet<String> = (rows.iter())
+        .filter(|row| row.3 == Kind::Op)
+        .map(|row| row.0.to_string())
+        .collect();
+    for extra in sources.readme_ops.difference(&listed) {
+        found.push(format!("the README lists {extra}, which is no row of kind Op"));
+    }
+    for missing in listed.difference(&sources.readme_ops) {
+        found.push(format!("the README's op list lacks {missing}"));
+    }
+    let placed: BTreeSet<(String, String)> = (rows.iter())
+        .map(|row| (row.2.to_string(), row.0.to_string()))
+        .collect();
+    for extra in sources.module_table.difference(&placed) {
+        found.push(format!("the ops module's table has {} in {}, which no row says", extra.1, extra.0));
+    }
+    for missing in placed.difference(&sources.module_table) {
+        found.push(format!("the ops module's table lacks {} in {}", missing.1, missing.0));
+    }
+    found
+}
+
+fn rows() -> Vec<(&'static str, &'static str, &'static str, Kind)> {
+    OPS.iter()
+        .map(|row| (row.name, row.type_name, row.file, row.kind))
+        .collect()
+}
+
+#[test]
+fn every_op_has_a_row_and_the_lists_agree_with_the_rows() {
+    let found = disagreements(&Sources::read(), &rows());
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    for row in OPS {
+        assert!(
+            Path::new("src/ops").join(row.file).exists() || row.file == "engine",
+            "{}: no file {}",
+            row.name,
+            row.file
+        );
+    }
+}
+
+#[test]
+fn the_registry_check_fails_for_an_op_without_a_row_or_a_list_that_drifted() {
+    // An op written in a family file but never given a row.
+    let mut sources = Sources::read();
+    sources.impls.extend(impl_op_types("impl Op for Cosh {\n"));
+    assert_eq!(
+        disagreements(&sources, &rows()),
+        ["impl Op for Cosh has no row in the op table"]
+    );
+    // A README that lists an op the table does not have, and forgot one it has.
+    let mut sources = Sources::read();
+    sources.readme_ops.insert("cosh".into());
+    sources.readme_ops.remove("tanh");
+    assert_eq!(
+        disagreements(&sources, &rows()),
+        [
+            "the README lists cosh, which is no row of kind Op",
+            "the README's op list lacks tanh"
+        ]
+    );
+    // A row whose op the ops module's table puts in another file.
+    let mut rows = rows();
+    rows.iter_mut().find(|row| row.0 == "relu").unwrap().2 = "unary.rs";
+    assert_eq!(
+        disagreements(&Sources::read(), &rows),
+        [
+            "the ops module's table has relu in piecewise.rs, which no row says",
+            "the ops module's table lacks relu in unary.rs"
+        ]
+    );
+}
+
+/// `cube(x) = x³`, written by a user with its forward and one rule, `3x² g`, in `Var` ops.
+struct Cube;
+
+impl Op for Cube {
+    fn name(&self) -> &'static str {
+        "cube"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(|x| x * x * x)
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        let x = args.inputs[0];
+        vec![Some(args.grad_output * x.square() * 3.0)]
+    }
+}
+
+fn cube(x: Var<'_>) -> Var<'_> {
+    x.tape().apply(Cube, &[x])
+}
+
+#[test]
+fn a_user_op_with_one_rule_gets_every_order() {
+    let inputs = [Tensor::from_rows(&[[0.5, -1.5, 2.0], [0.1, -0.3, 1.2]])];
+    let strict = GradCheck::default().atol(1e-7);
+    strict
+        .check(&inputs, |v| weighted_sum(cube(v[0])))
+        .unwrap();
+    strict
+        .check_second_order(&inputs, |v| weighted_sum(cube(v[0]).sin()))
+        .unwrap();
+    // Third order, against the closed form: d³(x³)/dx³ = 6, through three recorded rules.
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_slice(&[0.5, -2.0]));
+    let first = cube(x).sum().grad(&[x])[0]; // 3x²
+    let second = first.sum().grad(&[x])[0]; // 6x
+    let third = second.sum().grad(&[x])[0]; // 6
+    assert_eq!(first.value().data(), &[0.75, 12.0]);
+    assert_eq!(second.value().data(), &[3.0, -12.0]);
+    assert_eq!(third.value().data(), &[6.0, 6.0]);
+}
