@@ -1,34 +1,15 @@
-//! A small, readable and fast tape-based reverse-mode automatic differentiation engine for
-//! `f64` tensors: write the forward pass of a network, get every gradient from one backward walk.
+//! A tape-based reverse-mode automatic differentiation engine for `f64` tensors.
 //!
-//! The moving parts, in the order a training step meets them:
-//! - [`Tensor`]: plain values (row-major `f64`, NumPy broadcasting, matrix products through
-//!   matrixmultiply's GEMM when small and faer's when large, [`exp`](Tensor::exp),
-//!   [`tanh`](Tensor::tanh) and [`ln`](Tensor::ln) vectorised for AVX2 and AVX-512, chosen at
-//!   run time; on several cores with the feature `threads` and [`set_threads`], with the same
-//!   results bit for bit).
-//! - [`Tape`]: records each op as it runs. [`Tape::var`] puts a value on it whose gradient you
-//!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
-//!   on handles (`+`, [`matmul`](Var::matmul), [`tanh`](Var::tanh), [`cross_entropy`](Var::cross_entropy), …) records a node.
-//! - [`Var::backward`]: walks the tape once, last node first, and returns [`Gradients`].
-//! - [`Var::grad`]: the same walk, recorded on the tape, so that gradients can be differentiated
-//!   again: [`hvp`], [`hessian`], [`sharpness`].
-//! - [`ops`]: every op is an [`Op`](ops::Op) (forward and backwards side by side); add your own
-//!   the same way and prove it with [`gradcheck`] and [`gradgradcheck`].
-//!
-//! The engine (tape, handles, the `Op` trait and the walk) is layered on [`Tensor`] alone, and
-//! the ops on it; `src/engine/mod.rs` says in what order to read it.
-//!
-//! And around them, for checking and seeing: [`tutorial`] (the tutorial's network, its objective
-//! on the tape and its backprop derived by hand) with [`compare_gradients`] to hold formulas
-//! against the tape; [`Tape::summary`] and [`Tape::to_dot`] to see what was recorded;
-//! [`anomaly::check`] to find the op that made a NaN; [`datasets`] for two moons and CSV files,
-//! and [`numpy_random`] for NumPy's legacy random stream, draw for draw.
+//! A *tape* (a Wengert list) records every operation of a computation as it runs, in order: each
+//! value with the op that made it and the values it came from. To differentiate, walk the tape
+//! backwards, from the output to the start, and at each op apply its derivative rule: the
+//! gradient of the output with respect to the op's result becomes the gradient with respect to
+//! each of its inputs. One backward walk gives the gradient with respect to every value.
 //!
 //! A two-layer network learning XOR, trained by gradient descent on a reused tape:
 //!
 //! ```
-//! use rand::{SeedableRng, rngs::StdRng};
+//! use tapegrad::rand::{SeedableRng, rngs::StdRng};
 //! use tapegrad::{Reduction, Tape, Tensor};
 //!
 //! let x = Tensor::from_rows(&[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
@@ -51,24 +32,59 @@
 //! assert!(last_loss < 0.05, "XOR is learnt: mean cross-entropy {last_loss}");
 //! ```
 //!
+//! The moving parts, in the order a training step meets them:
+//! - [`Tape`]: records each op as it runs. [`Tape::var`] puts a value on it whose gradient you
+//!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
+//!   on handles (`+`, [`matmul`](Var::matmul), [`tanh`](Var::tanh),
+//!   [`cross_entropy`](Var::cross_entropy), …) records a node.
+//! - [`Var::backward`]: walks the tape once, last node first, evaluating each op's rule, and
+//!   returns [`Gradients`].
+//! - [`Var::grad`]: the same walk with the rules recorded on the tape, so that gradients can be
+//!   differentiated again, to any order: [`hvp`], [`hessian`], [`sharpness`].
+//! - [`ops`]: every op is an [`Op`](ops::Op), its forward and its one derivative rule side by
+//!   side; add your own the same way and prove it with [`gradcheck`] and [`gradgradcheck`].
+//!   [`ops::table::OPS`] lists every built-in op, and the tests check each row.
+//!
+//! The source reads in layers, each using only those before it: [`Tensor`] (values), the engine
+//! (the tape, its handles, the `Op` trait and the walk; `src/engine/mod.rs` gives the reading
+//! order), [`ops`], and around them [`nn`] and [`optim`] (layers, optimizers, batches, saved
+//! weights), [`check`] (finite differences, hand-derived formulas against the tape:
+//! [`compare_gradients`]), [`functional`] (Hessians), [`inspect`] ([`Tape::summary`],
+//! [`Tape::to_dot`], and [`anomaly::check`] to find the op that made a NaN), and with the
+//! default feature `data`, `datasets` (two moons, spirals, CSV files), `numpy_random` (NumPy's
+//! legacy random stream, draw for draw) and `tutorial` (the network of "Implementing a neural
+//! network from scratch in Python" and its backprop derived by hand).
+//!
 //! Shape errors panic with the op, both shapes and the line of your code that called it, for
 //! example `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at src/main.rs:41:18`.
 //! Constructors that take outside data return a [`ShapeError`] instead.
+//!
+//! # Speed
+//!
+//! Tensors are row-major `f64` with NumPy broadcasting. Matrix products go through
+//! matrixmultiply's GEMM when small and faer's when large; [`exp`](Tensor::exp),
+//! [`tanh`](Tensor::tanh) and [`log`](Tensor::log) are vectorised for AVX2 and AVX-512, chosen at
+//! run time; with the feature `threads` and [`set_threads`], large products and elementwise
+//! kernels run on several cores with the same results bit for bit. Buffers are recycled from pass
+//! to pass, and [`Tape::clear`] keeps the tape's memory, so a training loop stops allocating
+//! after its first step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod anomaly;
-mod compare;
-pub mod datasets;
-mod engine;
-mod gradcheck;
-mod hessian;
-mod inspect;
-pub mod nn;
-pub mod numpy_random;
-pub mod ops;
-pub mod optim;
 mod tensor;
+
+mod engine;
+
+pub mod ops;
+
+pub mod check;
+#[cfg(feature = "data")]
+pub mod data;
+pub mod functional;
+pub mod inspect;
+pub mod nn;
+pub mod optim;
+#[cfg(feature = "data")]
 pub mod tutorial;
 
 /// The `rand` crate (0.10) whose generators tapegrad's random functions take (`Tensor::randn`,
@@ -82,15 +98,15 @@ pub mod tutorial;
 /// ```
 pub use rand;
 
-pub use compare::{
-    GradientDifference, GradientReport, compare_gradients, compare_gradients_with_numeric,
+pub use check::{
+    GradCheck, GradCheckError, GradCheckReport, GradientDifference, GradientReport,
+    compare_gradients, compare_gradients_with_numeric, function, gradcheck, gradgradcheck,
 };
+#[cfg(feature = "data")]
+pub use data::{datasets, numpy_random};
 pub use engine::{Gradients, NodeId, Tape, Var};
-pub use gradcheck::{
-    GradCheck, GradCheckError, GradCheckReport, function, gradcheck, gradgradcheck,
-};
-pub use hessian::{Sharpness, hessian, hvp, sharpness};
-pub use inspect::Summary;
+pub use functional::{Sharpness, hessian, hvp, sharpness};
+pub use inspect::{Summary, anomaly};
 pub use ops::Reduction;
 pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads};
 

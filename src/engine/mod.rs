@@ -1,18 +1,28 @@
 //! The engine: the tape, the handles on it, the one trait every op implements, and the reverse
 //! walk. It depends on [`Tensor`](crate::Tensor) alone, and every op in [`ops`](crate::ops)
-//! depends on it: tensor ← engine ← ops.
+//! depends on it: tensor ← engine ← ops ← the rest.
 //!
-//! Read it top to bottom in this order:
-//! 1. `tape.rs`: [`Tape`], a flat list of nodes in creation order, each a value, the op that
-//!    made it, its inputs and the line of your code that applied it.
-//! 2. `var.rs`: [`Var`], a `Copy` handle on one node; `backward` and `grad` start here.
-//! 3. `op.rs`: [`Op`], forward and two backwards (on tensors, and on the tape).
-//! 4. `backward.rs`: the reverse walk, once on tensors (first order, fast) and once with
-//!    variables (gradients recorded on the tape, differentiable again), and [`Gradients`].
-//! 5. `gradient_ops.rs`: the few ops the walk itself records: accumulating a value's gradients,
-//!    summing a broadcast input's gradient back to its shape.
+//! A learner's path through one backward pass, top to bottom (about 520 lines with their docs;
+//! nothing on it is specific to second derivatives, because the same walk serves every order):
+//! 1. `op.rs` (about 100 lines): [`Op`], a forward and one derivative rule written with `Var` ops,
+//!    and [`BackwardArgs`], what the rule is given.
+//! 2. `tape.rs`, from the top to `push` (about 160 lines): [`Tape`], a flat list of nodes in
+//!    creation order, each a value, the op that made it, its inputs and the line of your code
+//!    that applied it; `var`, `constant` and `apply`, the only ways onto it.
+//! 3. `var.rs`, `backward` (about 10 lines): [`Var`], a `Copy` handle on one node; the walk
+//!    starts here.
+//! 4. `backward.rs`, `walk` and `run` (about 130 lines): the reverse walk, each node's rule
+//!    called once, gradients of broadcast inputs summed down, gradients of shared values added.
+//! 5. `evaluate.rs` (about 110 lines): how `backward` runs the rules on plain numbers without
+//!    recording them, so that first derivatives cost no nodes.
+//!
+//! Then, as needed: `backward.rs`' `run_on_tape` (what [`Var::grad`] adds: the same walk,
+//! recording, for second derivatives and beyond), `gradient_ops.rs` (the ops the walk applies:
+//! adding gradients, summing broadcasts back), and the rest of `tape.rs` (names, `take`,
+//! `clear`, and the checks that keep handles of one tape or pass away from another).
 
 mod backward;
+mod evaluate;
 mod gradient_ops;
 mod op;
 mod tape;

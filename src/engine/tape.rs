@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
+use super::evaluate::ScratchValue;
 use super::{Gradients, Op, Var};
 use crate::Tensor;
 
@@ -70,29 +71,6 @@ impl Node {
     }
 }
 
-/// Marks the id of a value that a first-order walk computed while evaluating a rule: it lives in
-/// the tape's scratch list, not among its nodes.
-const SCRATCH: usize = 1 << (usize::BITS - 1);
-
-/// A value of the scratch list: computed by a rule, or one an op's forward kept and shares.
-enum ScratchValue {
-    Computed(Tensor),
-    Kept(Arc<Tensor>),
-    /// Moved out by [`Tape::take_scratch`] as the gradient of this node.
-    Taken(usize),
-}
-
-impl std::ops::Deref for ScratchValue {
-    type Target = Tensor;
-    fn deref(&self) -> &Tensor {
-        match self {
-            ScratchValue::Computed(tensor) => tensor,
-            ScratchValue::Kept(tensor) => tensor,
-            ScratchValue::Taken(_) => panic!("a scratch value read after the walk took it"),
-        }
-    }
-}
-
 /// `op`'s forward on the values of `inputs`, read by `value`.
 #[track_caller]
 fn forward<'a, O: Op>(
@@ -130,7 +108,7 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 /// assert_eq!(tape.len(), 4); // x, x*x, 2*x, the sum
 /// ```
 pub struct Tape {
-    nodes: RefCell<Vec<Node>>,
+    pub(super) nodes: RefCell<Vec<Node>>,
     id: u64,
     /// Bumped by `clear`, so gradients from an earlier pass are not read against new nodes.
     generation: u64,
@@ -144,9 +122,9 @@ pub struct Tape {
     taken: Cell<Option<NodeId>>,
     /// True while [`Var::backward`] evaluates derivative rules: ops then compute their values
     /// into `scratch` and record nothing.
-    evaluating: Cell<bool>,
+    pub(super) evaluating: Cell<bool>,
     /// The values computed while evaluating rules, addressed by ids marked [`SCRATCH`].
-    scratch: RefCell<Vec<ScratchValue>>,
+    pub(super) scratch: RefCell<Vec<ScratchValue>>,
 }
 
 impl Default for Tape {
@@ -410,77 +388,6 @@ impl Tape {
             taken: false,
         });
         Var { tape: self, id }
-    }
-
-    /// A value computed while evaluating a rule: kept in the scratch list, not recorded.
-    fn push_scratch(&self, value: Tensor) -> Var<'_> {
-        self.push_scratch_value(ScratchValue::Computed(value))
-    }
-
-    fn push_scratch_value(&self, value: ScratchValue) -> Var<'_> {
-        let mut scratch = self.scratch.borrow_mut();
-        let id = NodeId(SCRATCH | scratch.len());
-        scratch.push(value);
-        Var { tape: self, id }
-    }
-
-    /// The value of node `id`, or of a value computed while evaluating a rule.
-    #[inline]
-    pub(crate) fn value_of(&self, id: NodeId) -> Ref<'_, Tensor> {
-        if id.0 & SCRATCH != 0 {
-            Ref::map(self.scratch.borrow(), |scratch| &*scratch[id.0 & !SCRATCH])
-        } else {
-            Ref::map(self.nodes.borrow(), |nodes| &nodes[id.0].value)
-        }
-    }
-
-    /// Whether the values of `a` and `b` have the same shape.
-    pub(crate) fn same_shape(&self, a: NodeId, b: NodeId) -> bool {
-        self.value_of(a).shape() == self.value_of(b).shape()
-    }
-
-    /// Runs `walk` with every op evaluated on plain values, recording nothing (the first-order
-    /// walk). The values it computes live until it returns: it moves out those it keeps with
-    /// [`take_scratch`](Tape::take_scratch), and the rest go back to the buffer pool.
-    pub(crate) fn evaluating<T>(&self, walk: impl FnOnce() -> T) -> T {
-        /// Leaves evaluating mode even if a rule panics (a tape reused after `catch_unwind`).
-        struct Restore<'a>(&'a Tape);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                self.0.evaluating.set(false);
-                self.0.scratch.borrow_mut().clear(); // keeps its memory for the next walk
-            }
-        }
-        assert!(
-            !self.evaluating.replace(true),
-            "a derivative rule started another backward walk on its own tape"
-        );
-        let _restore = Restore(self);
-        walk()
-    }
-
-    /// The index in the scratch list of a value computed while evaluating a rule.
-    pub(crate) fn scratch_index(id: NodeId) -> Option<usize> {
-        (id.0 & SCRATCH != 0).then_some(id.0 & !SCRATCH)
-    }
-
-    /// Whether a first-order walk is evaluating rules (ops compute values and record nothing).
-    pub(crate) fn is_evaluating(&self) -> bool {
-        self.evaluating.get()
-    }
-
-    /// Moves scratch value `index` out as the gradient of `node`, or, if an earlier node took it
-    /// already (a rule gave one value to two inputs), says which.
-    pub(crate) fn take_scratch(&self, index: usize, node: usize) -> Result<Tensor, usize> {
-        let slot = &mut self.scratch.borrow_mut()[index];
-        match std::mem::replace(slot, ScratchValue::Taken(node)) {
-            ScratchValue::Computed(tensor) => Ok(tensor),
-            ScratchValue::Kept(tensor) => Ok(Tensor::clone(&tensor)),
-            ScratchValue::Taken(earlier) => {
-                *slot = ScratchValue::Taken(earlier);
-                Err(earlier)
-            }
-        }
     }
 
     /// The forward value of `var` (a copy; [`Var::item`] reads a scalar without one).

@@ -1,7 +1,7 @@
 //! NumPy broadcasting: the shape two operands broadcast to, the walk over it, and the way back
 //! (summing a broadcast gradient down to an input's shape).
 
-use super::narrow::{sum_rows, with_width};
+use super::few_columns::{sum_rows, with_width};
 use super::{Shape, Tensor, shape_len, shape_panic};
 
 /// The shape that `left` and `right` broadcast to under NumPy's rule: align the shapes on the

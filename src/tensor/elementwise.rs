@@ -4,7 +4,7 @@
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::broadcast::{for_each_broadcast, is_trailing_block};
-use super::narrow::{with_width, zip_rows_in_place};
+use super::few_columns::{with_width, zip_rows_in_place};
 use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic, threads};
 
 impl Tensor {
@@ -48,8 +48,7 @@ impl Tensor {
         if shape == self.shape && is_trailing_block(&other.shape, &self.shape) && !other.is_empty()
         {
             // A bias added to every row: rows of a known width when short (moons: 3), where a
-            // loop per row of three paid its setup every three elements (15.5k instructions a
-            // moons pass, 12.5k with a wrapping index, 2.4k this way; callgrind).
+            // loop per row of three would pay its setup every three elements.
             data.extend_from_slice(&self.data);
             with_width!(other.len(), zip_rows_in_place(&mut data, &other.data, &f));
         } else if shape == other.shape

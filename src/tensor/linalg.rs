@@ -13,11 +13,11 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
-use super::{Shape, Tensor, narrow, pool, shape_len, shape_panic, threads};
+use super::{Shape, Tensor, few_columns, pool, shape_len, shape_panic, threads};
 
-/// Products of at least this many multiply-adds (`m·k·n`) go to faer's GEMM. faer was faster
-/// from 16×16·16×16 up (0.26 µs against 0.43 µs; 64³: 8.0 against 16.0 µs); the tutorial's
-/// products (1200 multiply-adds) stay below, on matrixmultiply.
+/// Products of at least this many multiply-adds (`m·k·n`) go to faer's GEMM, faster from
+/// 16×16·16×16 up (`cargo bench --bench ops -- matmul`); the tutorial's products (1200
+/// multiply-adds) stay below, on matrixmultiply.
 const LARGE_PRODUCT: usize = 16 * 16 * 16;
 
 /// Products of at least this many multiply-adds are shared among the threads (the MLP step's
@@ -123,7 +123,7 @@ impl Tensor {
             );
         }
         if let Some(data) =
-            narrow::product(self.into(), transpose_self, other.into(), transpose_other)
+            few_columns::product(self.into(), transpose_self, other.into(), transpose_other)
         {
             return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
         }
@@ -246,9 +246,8 @@ fn large_product(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatMut<'_, f64>) {
 
 /// `vzeroupper`, after faer's GEMM. Its x86 kernels (`private-gemm-x86`, assembly) return with
 /// the upper halves of the vector registers dirty, and until something clears them every SSE
-/// instruction the thread runs is slowed: the hand-written MLP step, whose `tanh` is glibc's
-/// SSE code, went from 8.5 to 19 ms on faer's GEMM, 70% of it in `tanh` and `expm1`
-/// (`perf record`); tapegrad's own loops are SSE code too. pulp holds the `unsafe` of the
+/// instruction the thread runs is slowed (glibc's `tanh`, tapegrad's own loops; `perf record`
+/// shows it, docs/performance-log.md has the figures). pulp holds the `unsafe` of the
 /// instruction; on a CPU without AVX nothing is dirty and nothing is done.
 fn clean_upper_vector_registers() {
     #[cfg(target_arch = "x86_64")]

@@ -11,7 +11,7 @@ mod display;
 mod elementwise;
 mod linalg;
 mod math;
-mod narrow;
+mod few_columns;
 mod pool;
 mod reduce;
 mod select;
@@ -122,6 +122,16 @@ pub(crate) fn shape_len(op: &str, shape: &[usize]) -> usize {
         Some(len) => len,
         None => shape_panic(op, format_args!("shape {shape:?} {TOO_LARGE}")),
     }
+}
+
+/// The multi-index of row-major offset `offset` in `shape`.
+pub(crate) fn unravel(mut offset: usize, shape: &[usize]) -> Shape {
+    let mut index = Shape::from_elem(0, shape.len());
+    for (axis, &len) in shape.iter().enumerate().rev() {
+        index[axis] = offset % len;
+        offset /= len;
+    }
+    index
 }
 
 /// Panics with `op: detail at file:line:col`, the line being the caller's (through `#[track_caller]`).

@@ -3,8 +3,8 @@
 //!
 //! Why: a training step makes the same shapes every pass. Without the pool, the allocator hands
 //! the freed pages of large buffers back to the OS at the end of each step and the next step
-//! faults them in again: the MLP step of `benches/training.rs` took 850 page faults a step
-//! (`perf stat -e page-faults`), 10–30% of its time and most of its run-to-run noise.
+//! faults them in again (`perf stat -e page-faults` on `benches/training.rs`' MLP step; the
+//! figures are in docs/performance-log.md).
 //!
 //! Small buffers (below 128 KiB) are kept apart, by exact size: a tape's pass makes the same few
 //! sizes each time, and reusing them keeps glibc's malloc out of a moons pass.
@@ -34,9 +34,8 @@ struct Pool {
     buffers: Vec<Vec<f64>>,
     elements: usize,
     /// Small buffers by exact capacity. A tape's pass asks for the same few sizes every time, and
-    /// glibc serves sizes above 1 KiB from its slower bins: malloc and free were 21k of a 136k
-    /// moons pass (callgrind). (An earlier pool that searched one list for a fitting size made
-    /// that pass 25% slower.)
+    /// glibc serves sizes above 1 KiB from its slower bins; one list searched for a fitting size
+    /// was slower still (docs/performance-log.md).
     small: Vec<(usize, Vec<Vec<f64>>)>,
     small_elements: usize,
 }
@@ -61,8 +60,8 @@ pub(crate) fn take(len: usize) -> Vec<f64> {
 }
 
 /// `len` elements whose values are left from the buffer's last use (zero where it had fewer),
-/// for an output that will be overwritten whole: a large matrix product's. Zeroing it first was
-/// 2.4% of the MLP step (`perf record`).
+/// for an output that will be overwritten whole: a large matrix product's, which need not be
+/// zeroed first.
 pub(crate) fn overwritable(len: usize) -> Vec<f64> {
     let mut buffer = take_dirty(len);
     buffer.truncate(len);

@@ -5,7 +5,7 @@
 //! one outer and one inner index. Every axis op here works lane by lane.
 
 use super::math::{WithExp, exp_in_place, run_with_exp};
-use super::narrow::with_width;
+use super::few_columns::with_width;
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {
@@ -248,7 +248,7 @@ pub(crate) fn softmax_lanes(
 
 /// `softmax_lanes`' work, run inside the dispatch (`math::run_with_exp`) and in three passes, not
 /// one per lane: the moons network's lanes have two classes, too short for vectors, so the `exp`s
-/// run over all lanes at once (one pass per row cost 268 instructions a row, callgrind).
+/// run over all lanes at once (`cargo bench --bench instructions` under callgrind shows it).
 struct SoftmaxLanes<'a> {
     lanes: &'a [f64],
     len: usize,
@@ -267,7 +267,7 @@ impl WithExp for SoftmaxLanes<'_> {
 }
 
 /// `SoftmaxLanes`' three passes, with lanes of `N` elements, or of `len` when `N` is 0: a known
-/// short length unrolls the per-lane loops (two classes: 60 → 19 instructions a lane, callgrind).
+/// short length unrolls the per-lane loops.
 #[inline(always)]
 fn softmax_rows<const N: usize>(job: SoftmaxLanes, exp: impl Fn(f64) -> f64 + Copy) {
     let len = if N == 0 { job.len } else { N };

@@ -9,8 +9,8 @@
 //! products of many shapes, the vectorised functions and whole MLP steps.
 //!
 //! Small work stays on the calling thread: waking a worker costs microseconds, more than the
-//! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op was
-//! no option: spawning and joining one thread took 58–89 µs here, rayon's pool keeps its threads.
+//! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op would
+//! spawn a thread each time; rayon's pool keeps its threads.
 
 #[cfg(feature = "threads")]
 use std::sync::{Arc, RwLock};

@@ -12,7 +12,8 @@
 //! pulp picks NEON and the kernels would run: untested, not even built here (no aarch64
 //! toolchain or machine); nothing in this module is specific to x86 outside the tests.
 //!
-//! Why: glibc's scalar `tanh` and `expm1` were 28% of the moons pass (README, Performance).
+//! Why: glibc's scalar `tanh` and `expm1` were the largest part of the moons pass
+//! (docs/performance-log.md).
 
 mod exp;
 mod ln;
@@ -28,7 +29,7 @@ use super::Tensor;
 /// standard library's function on the scalar one. Both are generic (function items, not
 /// pointers) so that they are inlined into the `#[target_feature]` code: called through a
 /// pointer, the kernel is compiled for baseline x86-64 and each `mul_add` becomes a software
-/// `fma` (callgrind counted 491 k instructions a moons pass that way, against 263 k with glibc).
+/// `fma`, slower than glibc.
 struct InPlace<'a, Vector, Scalar> {
     values: &'a mut [f64],
     vector: Vector,
@@ -78,7 +79,7 @@ fn apply(
 }
 
 /// Work that calls `exp` on short slices (a softmax row of two classes) and wants it inlined:
-/// dispatching `exp_in_place` for each row cost as much as glibc's two `exp`s (callgrind).
+/// dispatching `exp_in_place` for each row would cost as much as the row's `exp`s.
 pub(crate) trait WithExp {
     type Output;
     /// Runs the work with `exp`, this CPU's kernel (or the standard library's on the scalar path).

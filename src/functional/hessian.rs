@@ -4,7 +4,7 @@
 
 use std::panic::Location;
 
-use crate::gradcheck::vars_on;
+use super::vars_on;
 use crate::tensor::shape_panic;
 use crate::{Tape, Tensor, Var};
 

@@ -8,7 +8,7 @@ use std::fmt;
 use std::panic::Location;
 
 use crate::engine::{Node, NodeKind, replay_rule};
-use crate::inspect::min_mean_max;
+use super::min_mean_max;
 use crate::{Gradients, NodeId, Tape, Tensor};
 
 /// Which walk the non-finite number appeared in.

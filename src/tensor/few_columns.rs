@@ -1,13 +1,12 @@
-//! Narrow matrices, of at most 8 columns: the tutorial's 2-3-2 network makes nothing else. Their
+//! Matrices of few columns, at most 8: the tutorial's 2-3-2 network makes nothing else. Their
 //! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
-//! loop's setup: the matrix products below, and the bias add and bias sum (`zip_map`,
+//! loop's setup: the small matrix products below, and the bias add and bias sum (`zip_map`,
 //! `sum_to`) through [`zip_rows_in_place`] and [`sum_rows`].
 //!
 //! Products with at most 8 output columns and a short inner dimension: a general GEMM
-//! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge; on a
-//! 200×2 · 2×3 product that setup is most of the work (31% of the moons pass was matrixmultiply
-//! and the zeroing of its output, callgrind). Here one output row is a fixed-size array of sums,
-//! a vector register or two.
+//! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge, and
+//! on a 200×2 · 2×3 product that setup is most of the work (docs/performance-log.md). Here one
+//! output row is a fixed-size array of sums, a vector register or two.
 //!
 //! Each output element is `fma(a_k, b_k, … fma(a_1, b_1, a_0 · b_0))`, the order of
 //! matrixmultiply's FMA kernel on these sizes, so the same bits come out either way.

@@ -4,10 +4,9 @@
 
 use std::fmt;
 
-use smallvec::SmallVec;
 
-use crate::hessian::hessian_of;
-use crate::tensor::Shape;
+use crate::functional::{hessian_of, vars_on};
+use crate::tensor::{Shape, unravel};
 use crate::{Tape, Tensor, Var};
 
 /// Settings of a finite-difference check; [`Default`] has PyTorch's: `eps` 1e-6, `atol` 1e-5, `rtol` 1e-3.
@@ -414,19 +413,4 @@ fn locate(mut flat: usize, inputs: &[Tensor]) -> (usize, Vec<usize>) {
         flat -= tensor.len();
     }
     unreachable!("a position within the inputs")
-}
-
-/// One variable per input tensor, on `tape`.
-pub(crate) fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
-    inputs.iter().map(|t| tape.var(t.clone())).collect()
-}
-
-/// The multi-index of row-major offset `offset` in `shape`.
-pub(crate) fn unravel(mut offset: usize, shape: &[usize]) -> Shape {
-    let mut index = Shape::from_elem(0, shape.len());
-    for (axis, &len) in shape.iter().enumerate().rev() {
-        index[axis] = offset % len;
-        offset /= len;
-    }
-    index
 }

@@ -72,7 +72,7 @@ impl GradientDifference {
             difference.max_abs_diff = f64::NAN;
         }
         if !reference.is_empty() {
-            difference.worst_index = crate::gradcheck::unravel(worst.0, reference.shape());
+            difference.worst_index = crate::tensor::unravel(worst.0, reference.shape());
             difference.reference = reference.data()[worst.0];
             difference.candidate = candidate.data()[worst.0];
         }

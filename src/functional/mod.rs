@@ -1,0 +1,17 @@
+//! Functions of functions: derivatives of a scalar function `f` of several tensors, taken at a
+//! point, each built on [`Var::grad`] (the gradient recorded on the tape, so that it can be
+//! differentiated again). PyTorch: `torch.autograd.functional`, `torch.func`; JAX: `jax.hessian`.
+
+mod hessian;
+
+use smallvec::SmallVec;
+
+pub use hessian::{Sharpness, hessian, hvp, sharpness};
+pub(crate) use hessian::hessian_of;
+
+use crate::{Tape, Tensor, Var};
+
+/// One variable per input tensor, on `tape`.
+pub(crate) fn vars_on<'t>(tape: &'t Tape, inputs: &[Tensor]) -> SmallVec<[Var<'t>; 4]> {
+    inputs.iter().map(|t| tape.var(t.clone())).collect()
+}
