@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tapegrad::optim::{Optimizer, Sgd};
-use tapegrad::{Sharpness, Tape, Tensor};
+use tapegrad::{Tape, Tensor};
 
 use plotters::style::RGBColor;
 
@@ -14,6 +14,7 @@ use crate::data::Data;
 use crate::model::Model;
 use crate::plot;
 use crate::settings::{Dataset, LossReduction, Settings};
+use crate::sharpness::{PowerIteration, Progress};
 
 /// What the page can ask of its run.
 pub enum Command {
@@ -33,6 +34,8 @@ pub enum Command {
     Tape,
     /// Send the tape's gradients against the tutorial's hand-derived ones.
     Gradients,
+    /// Nothing: the page's sign of life, which keeps its run.
+    Alive,
 }
 
 /// Something for the page besides the frames: a name for its SSE `event:` line, and the data.
@@ -75,13 +78,17 @@ pub struct Run {
     pub changed: bool,
 }
 
-/// The sharpness measured at every frame while the page asks for it.
+/// The sharpness, measured again whenever the weights have moved, while the page asks for it.
 #[derive(Default)]
 struct SharpnessTrack {
     curve: Vec<(usize, f64)>,
-    /// The last measurement, whose eigenvector starts the next power iteration.
-    last: Option<Sharpness>,
+    /// The last eigenvector found, which starts the next power iteration.
+    last: Option<Vec<Tensor>>,
     measured_at: Option<usize>,
+    /// Whether the last measurement met its tolerance, or stopped at its cap of products.
+    converged: bool,
+    /// The measurement under way, a product at a time between frames.
+    current: Option<PowerIteration>,
 }
 
 impl Run {
@@ -113,6 +120,7 @@ impl Run {
     /// Carries out a command from the page; an error says why it changed nothing.
     pub fn obey(&mut self, command: Command) -> Result<(), String> {
         match command {
+            Command::Alive => return Ok(()), // nothing to draw again
             Command::Play => {
                 self.check_not_diverged()?;
                 self.playing = true;
@@ -225,10 +233,77 @@ impl Run {
         self.pending.push(Event { name: "data", data });
     }
 
+    /// Whether the run has work to do before its next frame: training, or a sharpness to
+    /// measure at weights that have moved.
+    pub fn busy(&self) -> bool {
+        self.playing || self.measuring()
+    }
+
+    fn measuring(&self) -> bool {
+        match &self.sharpness {
+            Some(track) if self.diverged.is_none() => {
+                track.current.is_some() || track.measured_at != Some(self.passes)
+            }
+            _ => false,
+        }
+    }
+
+    /// Works until `deadline` in steps of one pass or one Hessian-vector product, so that it
+    /// overruns by one step at most. While the sharpness is measured, a playing run trains for
+    /// half the time (a pass at least) and measures for the rest (a product at least).
+    pub fn work_until(&mut self, deadline: Instant) {
+        if !self.measuring() {
+            return self.train_until(deadline);
+        }
+        if self.playing {
+            self.pass();
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.train_until(deadline - left / 2);
+        }
+        self.measure_until(deadline);
+    }
+
     /// Trains until `deadline` (checked after each pass) or until the run stops by itself.
-    pub fn train_until(&mut self, deadline: Instant) {
+    fn train_until(&mut self, deadline: Instant) {
         while self.playing && Instant::now() < deadline {
             self.pass();
+        }
+    }
+
+    /// Hessian-vector products until `deadline` (one at least) or until the measurement ends.
+    fn measure_until(&mut self, deadline: Instant) {
+        if !self.measuring() {
+            return; // the pass before may have diverged
+        }
+        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let Some(track) = &mut self.sharpness else {
+            return;
+        };
+        loop {
+            let iteration = track.current.get_or_insert_with(|| {
+                let shapes: Vec<&[usize]> = self.model.shapes();
+                PowerIteration::new(track.last.take(), &shapes)
+            });
+            let product =
+                self.model
+                    .hessian_times(&self.data, l2, reduction, iteration.direction());
+            if let Progress::Done {
+                eigenvalue,
+                eigenvector,
+                converged,
+            } = iteration.advance(product)
+            {
+                track.converged = converged;
+                push_bounded(&mut track.curve, (self.passes, eigenvalue));
+                track.last = Some(eigenvector);
+                track.measured_at = Some(self.passes);
+                track.current = None;
+                self.changed = true;
+                return;
+            }
+            if Instant::now() >= deadline {
+                return;
+            }
         }
     }
 
@@ -276,7 +351,7 @@ impl Run {
 
     /// What the page draws now: the numbers, the curves and the decision regions.
     pub fn frame(&mut self) -> serde_json::Value {
-        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let l2 = self.settings.l2;
         let loss = self.model.printed_loss(&self.data, l2);
         if !loss.is_finite() && self.diverged.is_none() {
             self.stop_diverged(loss);
@@ -284,22 +359,17 @@ impl Run {
         if self.loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
             push_bounded(&mut self.loss_curve, (self.passes, loss));
         }
-        let sharpness = match &mut self.sharpness {
-            Some(track) if self.diverged.is_none() => {
-                if track.measured_at != Some(self.passes) {
-                    let top = self
-                        .model
-                        .sharpness(&self.data, l2, reduction, track.last.take());
-                    push_bounded(&mut track.curve, (self.passes, top.eigenvalue));
-                    track.last = Some(top);
-                    track.measured_at = Some(self.passes);
-                }
-                serde_json::json!({
-                    "curve": track.curve,
-                    "edge": 2.0 / self.settings.learning_rate,
-                })
-            }
-            _ => serde_json::Value::Null,
+        let sharpness = match &self.sharpness {
+            Some(track) => serde_json::json!({
+                "curve": track.curve,
+                "edge": 2.0 / self.settings.learning_rate,
+                "converged": track.converged,
+                // A measurement under way: its products so far and its estimate.
+                "measuring": track.current.as_ref().map(|iteration| {
+                    serde_json::json!({ "products": iteration.products, "estimate": iteration.estimate() })
+                }),
+            }),
+            None => serde_json::Value::Null,
         };
         let now = Instant::now();
         self.recent.push_back((now, self.passes));
