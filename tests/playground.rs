@@ -132,12 +132,16 @@ fn a_run_streams_frames_and_its_pass_count_advances() {
     let first = events.next_named("frame");
     assert_eq!(first["passes"], 0);
     assert_eq!(first["playing"], false);
-    // The tutorial's small network gets the finest grid of decision regions.
-    assert_eq!(first["regions"]["side"], 160);
-    assert_eq!(
-        first["regions"]["classes"].as_array().unwrap().len(),
-        160 * 160
-    );
+    // The tutorial's small network gets the finest grid of decision regions: each cell's
+    // logits as hundredths below its largest, 0 for the predicted class.
+    assert_eq!(first["regions"]["side"], 96);
+    assert_eq!(first["regions"]["classes"], 2);
+    let scores = first["regions"]["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 96 * 96 * 2);
+    for cell in scores.chunks(2) {
+        let cell: Vec<i64> = cell.iter().map(|score| score.as_i64().unwrap()).collect();
+        assert!(cell.contains(&0) && cell.iter().all(|score| (-500..=0).contains(score)));
+    }
 
     assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
     let stepped = events.frame_where(50, |frame| frame["passes"] == 1);
@@ -232,8 +236,11 @@ fn every_data_set_and_network_trains() {
                     assert!(loss_value > 0.0, "{settings}: loss {loss_value}");
                     let accuracy = frame["accuracy"].as_f64().unwrap();
                     assert!((0.0..=1.0).contains(&accuracy), "{settings}: {accuracy}");
-                    let predicted = frame["regions"]["classes"].as_array().unwrap();
-                    assert!(predicted.iter().all(|class| class.as_u64() < Some(classes)));
+                    let regions = &frame["regions"];
+                    assert_eq!(regions["classes"], classes, "{settings}");
+                    let side = regions["side"].as_u64().unwrap();
+                    let scores = regions["scores"].as_array().unwrap();
+                    assert_eq!(scores.len() as u64, side * side * classes, "{settings}");
                 }
             }
         }
@@ -631,6 +638,58 @@ fn a_declared_length_of_ten_terabytes_is_refused_unread() {
 }
 
 #[test]
+fn heads_over_their_caps_are_refused() {
+    let playground = Playground::start(&[]);
+    let host = format!("Host: {}\r\n", playground.address);
+    let long_path = format!("GET /{} HTTP/1.1\r\n{host}\r\n", "a".repeat(9 << 10));
+    let many = format!("GET / HTTP/1.1\r\n{host}{}\r\n", "X-A: 1\r\n".repeat(100));
+    let large = format!(
+        "GET / HTTP/1.1\r\n{host}{}\r\n",
+        format!("X-Big: {}\r\n", "b".repeat(7 << 10)).repeat(5)
+    );
+    let chunked = format!(
+        "POST /api/self-test HTTP/1.1\r\n{host}Content-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n"
+    );
+    let get_with_body = format!("GET / HTTP/1.1\r\n{host}Content-Length: 5\r\n\r\nhello");
+    let cases = [
+        (long_path, 414),
+        (many, 431),
+        (large, 431),
+        (chunked, 411),
+        (get_with_body, 413),
+        (format!("GET / HTTP/2.0\r\n{host}\r\n"), 505),
+        (format!("GET / HTTP/1.0\r\n{host}\r\n"), 200),
+    ];
+    for (head, expected) in cases {
+        let shown = &head[..head.len().min(80)];
+        assert_eq!(
+            status_of_raw(&playground, &head, 10),
+            Some(expected),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn connections_past_the_cap_are_told_to_wait_and_the_server_recovers() {
+    let playground = Playground::start(&[]);
+    // The server's MAX_CONNECTIONS (128), silent: each waits for its request's head.
+    let held: Vec<TcpStream> = (0..128).map(|_| playground.connect()).collect();
+    let (status, took) = status_within(&playground, Duration::from_secs(5));
+    assert_eq!(status, Some(503), "past the cap, after {took:?}");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_within(&playground, Duration::from_secs(5)).0 != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "no answer after the connections closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn an_endless_header_line_is_cut_off_and_memory_stays_bounded() {
     let mut playground = Playground::start(&[]);
     let before = playground.proc_status("VmRSS");
@@ -763,29 +822,37 @@ fn sharpness_on_the_largest_network_blocks_no_one() {
     assert_eq!(frame["settings"]["hidden"], json!([100, 100]));
 }
 
+/// The lines the server prints within a second or two of `playground`'s last answer.
+fn printed_lines(playground: &Playground) -> Vec<String> {
+    std::iter::from_fn(|| playground.next_line(Duration::from_secs(2)))
+        .take(100)
+        .collect()
+}
+
 #[test]
 fn a_self_test_report_never_reaches_the_terminal() {
-    let report_file =
-        std::env::temp_dir().join(format!("tapegrad-self-test-{}.json", std::process::id()));
-    let playground = Playground::start(&["--self-test-report", report_file.to_str().unwrap()]);
     let escapes = "\u{1b}[2J\u{1b}[31mred\u{7}\u{9b}31m";
     let hostile = json!({ "errors": [escapes], "passes": 3 }).to_string();
-    let post = |content_type: &str, body: &[u8]| {
+    let post = |playground: &Playground, content_type: &str, body: &[u8]| {
         let headers = [("Content-Type", content_type)];
         playground
             .request_with("POST", "/api/self-test", &headers, body)
             .0
     };
+    let playground = Playground::start(&[]);
     // What a page elsewhere can send without asking first, and what is not JSON.
-    assert_eq!(post("text/plain", escapes.as_bytes()), 415);
-    assert_eq!(post("application/json", escapes.as_bytes()), 400);
-    assert_eq!(post("application/json", &vec![b' '; (64 << 10) + 1]), 413);
-    assert_eq!(post("application/json", hostile.as_bytes()), 200);
-    // The status's answer comes after the report's line, if any, was printed.
-    assert_eq!(playground.live_runs(), 0);
-    let printed: Vec<String> = std::iter::from_fn(|| playground.next_line(Duration::from_secs(2)))
-        .take(100)
-        .collect();
+    assert_eq!(post(&playground, "text/plain", escapes.as_bytes()), 415);
+    assert_eq!(
+        post(&playground, "application/json", escapes.as_bytes()),
+        400
+    );
+    let too_large = vec![b' '; (64 << 10) + 1];
+    assert_eq!(post(&playground, "application/json", &too_large), 413);
+    assert_eq!(
+        post(&playground, "application/json", hostile.as_bytes()),
+        200
+    );
+    let printed = printed_lines(&playground);
     for line in &printed {
         assert!(!line.chars().any(char::is_control), "{line:?}");
         assert!(
@@ -793,12 +860,27 @@ fn a_self_test_report_never_reaches_the_terminal() {
             "the report's text on stdout: {line:?}"
         );
     }
+    let expected = format!("self-test report: {} bytes, not kept", hostile.len());
+    assert!(
+        printed.iter().any(|line| line.starts_with(&expected)),
+        "{printed:?}"
+    );
+
+    // With --self-test-report, the report is kept whole in the file, every control escaped.
+    let report_file =
+        std::env::temp_dir().join(format!("tapegrad-self-test-{}.json", std::process::id()));
+    let playground = Playground::start(&["--self-test-report", report_file.to_str().unwrap()]);
+    assert_eq!(
+        post(&playground, "application/json", hostile.as_bytes()),
+        200
+    );
     let expected = format!(
         "self-test report: {} bytes, written to {}",
         hostile.len(),
         report_file.display()
     );
-    assert!(printed.contains(&expected), "{printed:?}");
+    let printed = printed_lines(&playground);
+    assert_eq!(printed.last(), Some(&expected), "{printed:?}");
     let kept = std::fs::read_to_string(&report_file).unwrap();
     let _ = std::fs::remove_file(&report_file);
     assert!(!kept.chars().any(char::is_control), "{kept:?}");

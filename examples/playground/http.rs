@@ -21,6 +21,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections open at once, event streams included; one more is answered 503 and closed.
 pub const MAX_CONNECTIONS: usize = 128;
+/// After an answer, how long and how much of a body still coming is read and dropped.
+pub const LINGER: Duration = Duration::from_secs(1);
+pub const MAX_LINGER_BYTES: usize = 4 << 20;
 
 /// A request's head, read within the caps; the body is read by [`Request::body`] once the route
 /// knows how much it takes.
@@ -220,8 +223,23 @@ pub fn respond(mut stream: TcpStream, status: u16, content_type: &str, body: &[u
     if stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body).is_ok() {
         let _ = stream.flush();
     }
-    // Half-closed first, so that the answer is not lost to a reset if the client still sends.
+    // Closing with unread bytes would reset the connection and could destroy the answer
+    // before the client reads it (a refused upload still being sent): half-close, then read
+    // and drop what still comes, within bounds, before closing.
     let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + LINGER;
+    let mut drained = 0;
+    let mut scratch = [0; 16 << 10];
+    while drained < MAX_LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => drained += read,
+        }
+    }
 }
 
 pub fn reason(status: u16) -> &'static str {

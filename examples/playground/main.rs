@@ -22,6 +22,7 @@ mod settings;
 mod sharpness;
 mod stream;
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -90,9 +91,15 @@ impl Drop for Connection {
     }
 }
 
-/// The answer past [`http::MAX_CONNECTIONS`]: a few bytes into an empty socket buffer, so the
-/// accepting thread never waits on it.
-fn refuse_busy(stream: TcpStream) {
-    let body = br#"{"error":"the server has too many connections open: try again shortly"}"#;
-    http::respond(stream, 503, "application/json", body);
+/// The answer past [`http::MAX_CONNECTIONS`]: a few bytes into an empty socket buffer, written
+/// without waiting, so that the accepting thread is never held up.
+fn refuse_busy(mut stream: TcpStream) {
+    let body = r#"{"error":"the server has too many connections open: try again shortly"}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.write_all(answer.as_bytes());
 }

@@ -59,11 +59,6 @@ impl Model {
         self.ids.iter().map(|&id| bound[id]).collect()
     }
 
-    /// The most probable class of each row of `x`.
-    pub fn predict(&self, x: &Tensor) -> Vec<usize> {
-        self.logits(x).argmax_axis(1)
-    }
-
     /// The logits for `x`, on a tape that records no gradients.
     pub fn logits(&self, x: &Tensor) -> Tensor {
         let tape = Tape::no_grad();

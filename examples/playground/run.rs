@@ -44,10 +44,14 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
-/// The decision regions are the predicted classes on a grid of cells, as fine as this many
-/// multiply-adds per frame allow (a 160² grid for the tutorial's network, 42² for 2-100-100-11).
+/// The decision regions are drawn from the logits on a grid of cells, as fine as this many
+/// multiply-adds per frame allow (a 96² grid for the tutorial's network, 42² for 2-100-100-11);
+/// the page interpolates them to its pixels, so the boundaries are smooth curves, not steps.
 const REGION_BUDGET: usize = 20_000_000;
-const GRID_SIDES: std::ops::RangeInclusive<usize> = 32..=160;
+const GRID_SIDES: std::ops::RangeInclusive<usize> = 32..=96;
+/// Each logit is sent as hundredths below the cell's largest, down to this many: only the
+/// logits near a tie decide a boundary, and small integers keep a frame to about 50 kB.
+const SCORE_FLOOR: i32 = -500;
 /// The most points a curve keeps: when full, every other point goes, so it spans the whole run.
 const CURVE_POINTS: usize = 1000;
 /// The tutorial prints its loss every 1000 passes over 20000 passes: the page keeps those lines.
@@ -398,8 +402,9 @@ impl Run {
         })
     }
 
-    /// The grid's side and the predicted class at the centre of each of its cells over the
-    /// data's bounds, row by row from the top.
+    /// The grid's side and, at the centre of each of its cells (row by row from the top), each
+    /// class's logit less the largest, in hundredths, at least [`SCORE_FLOOR`]: 0 for the
+    /// predicted class.
     fn regions(&self) -> serde_json::Value {
         let side = self.grid_side();
         let [x_min, x_max, y_min, y_max] = self.data.bounds();
@@ -413,7 +418,22 @@ impl Run {
             }
         }
         let centres = Tensor::new(centres, &[side * side, 2]).expect("two coordinates per cell");
-        serde_json::json!({ "side": side, "classes": self.model.predict(&centres) })
+        let classes = self.data.classes;
+        let logits = self.model.logits(&centres);
+        let mut scores = Vec::with_capacity(side * side * classes);
+        for cell in logits.data().chunks_exact(classes) {
+            let top = cell.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            scores.extend(cell.iter().map(|&logit| {
+                let below = (100.0 * (logit - top)).round();
+                // NaN logits (a diverged run) show as the first class, as argmax would.
+                if below.is_nan() {
+                    0
+                } else {
+                    (below as i32).max(SCORE_FLOOR)
+                }
+            }));
+        }
+        serde_json::json!({ "side": side, "classes": classes, "scores": scores })
     }
 
     /// The finest grid within [`REGION_BUDGET`] for this network.

@@ -133,37 +133,43 @@ async function applyForm(event) {
 
 const rgb = (hex) => [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16));
 
-// The predicted classes come on a grid of cell centres; each pixel of the canvas takes the class
-// whose indicator, bilinearly interpolated from the four nearest centres, is largest, so the
-// boundaries run smoothly between cells instead of in steps of a cell.
+// The logits come on a grid of cell centres, each as hundredths below its cell's largest; each
+// pixel of the canvas takes the class whose logit, bilinearly interpolated from the four
+// nearest centres, is largest, so the boundaries are smooth curves rather than steps of a cell.
 function drawRegions(frame) {
   const canvas = $('regions');
   const context = canvas.getContext('2d');
   if (!data) return;
   const [xMin, xMax, yMin, yMax] = data.bounds;
-  const { side, classes } = frame.regions;
+  const { side, classes, scores } = frame.regions;
   const colours = data.region_colours.map(rgb);
   const [width, height] = [canvas.width, canvas.height];
   const image = context.createImageData(width, height);
-  const weights = new Float64Array(colours.length);
-  const at = (row, column) => classes[Math.min(side - 1, Math.max(0, row)) * side + Math.min(side - 1, Math.max(0, column))];
+  const clamp = (index) => Math.min(side - 1, Math.max(0, index));
+  const argmax = new Uint8Array(side * side); // each cell's class: 0 below the largest
+  for (let cell = 0; cell < side * side; cell++) {
+    for (let c = 0; c < classes; c++) if (scores[cell * classes + c] === 0) { argmax[cell] = c; break; }
+  }
   for (let y = 0; y < height; y++) {
     const v = ((y + 0.5) / height) * side - 0.5;
     const row = Math.floor(v);
     const dy = v - row;
+    const [top, bottom] = [clamp(row) * side, clamp(row + 1) * side];
     for (let x = 0; x < width; x++) {
       const u = ((x + 0.5) / width) * side - 0.5;
       const column = Math.floor(u);
       const dx = u - column;
-      const corners = [at(row, column), at(row, column + 1), at(row + 1, column), at(row + 1, column + 1)];
-      let predicted = corners[0];
-      if (corners[1] !== predicted || corners[2] !== predicted || corners[3] !== predicted) {
-        weights.fill(0);
-        weights[corners[0]] += (1 - dx) * (1 - dy);
-        weights[corners[1]] += dx * (1 - dy);
-        weights[corners[2]] += (1 - dx) * dy;
-        weights[corners[3]] += dx * dy;
-        predicted = weights.indexOf(Math.max(...weights));
+      const corners = [top + clamp(column), top + clamp(column + 1), bottom + clamp(column), bottom + clamp(column + 1)];
+      let predicted = argmax[corners[0]];
+      if (corners.some((cell) => argmax[cell] !== predicted)) {
+        // Near a boundary: the class of the largest interpolated logit.
+        const cornerWeights = [(1 - dx) * (1 - dy), dx * (1 - dy), (1 - dx) * dy, dx * dy];
+        let best = -Infinity;
+        for (let c = 0; c < classes; c++) {
+          let score = 0;
+          for (let k = 0; k < 4; k++) score += cornerWeights[k] * scores[corners[k] * classes + c];
+          if (score > best) { best = score; predicted = c; }
+        }
       }
       const colour = colours[predicted] || [255, 255, 255];
       const offset = 4 * (y * width + x);
