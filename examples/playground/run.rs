@@ -70,6 +70,8 @@ pub struct Run {
     pub playing: bool,
     /// Why training stopped by itself (a loss that is not finite); cleared by a reset.
     diverged: Option<String>,
+    /// The loss per point at log-spaced passes ([`on_log_scale`]), for the page's log axis:
+    /// the first passes' descent as finely as the tail, in a few hundred points.
     loss_curve: Vec<(usize, f64)>,
     /// The tutorial's lines: the loss after pass i + 1 for i = 0, 1000, …, 19000.
     printed: Vec<(usize, f64)>,
@@ -322,6 +324,13 @@ impl Run {
             self.stop_diverged(loss);
             return;
         }
+        if on_log_scale(self.passes) {
+            let per_point = match self.settings.loss {
+                LossReduction::Sum => loss / self.data.labels.len() as f64,
+                LossReduction::Mean => loss,
+            };
+            self.loss_curve.push((self.passes, per_point));
+        }
         self.optimizer.step(&mut self.model.params, &gradients);
         // Like the tutorial, the loss printed at pass i is that of the model after update i.
         if self.passes.is_multiple_of(PRINTED_EVERY) && self.printed.len() < PRINTED_LINES {
@@ -360,8 +369,9 @@ impl Run {
         if !loss.is_finite() && self.diverged.is_none() {
             self.stop_diverged(loss);
         }
-        if self.loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
-            push_bounded(&mut self.loss_curve, (self.passes, loss));
+        let mut loss_curve = self.loss_curve.clone();
+        if loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
+            loss_curve.push((self.passes, loss)); // where the run stands now
         }
         let sharpness = match &self.sharpness {
             Some(track) => serde_json::json!({
@@ -394,7 +404,7 @@ impl Run {
             "loss": loss,
             "accuracy": tapegrad::nn::accuracy(&self.model.logits(&self.data.x), &self.data.labels),
             "passes_per_second": passes_per_second,
-            "loss_curve": self.loss_curve,
+            "loss_curve": loss_curve,
             "printed": self.printed,
             "regions": self.regions(),
             "sharpness": sharpness,
@@ -447,6 +457,16 @@ impl Run {
         let side = (REGION_BUDGET as f64 / per_point as f64).sqrt() as usize;
         side.clamp(*GRID_SIDES.start(), *GRID_SIDES.end())
     }
+}
+
+/// Whether the loss at `passes` goes on the curve: every pass below 100, then 90 a decade (every
+/// 10th from 100, every 100th from 1000, …).
+fn on_log_scale(passes: usize) -> bool {
+    let mut step = 1;
+    while passes >= 100 * step {
+        step *= 10;
+    }
+    passes.is_multiple_of(step)
 }
 
 /// Appends `point`, halving the curve (every other point kept) when it is full.

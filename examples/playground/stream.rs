@@ -65,7 +65,7 @@ impl Outbox {
     }
 
     /// What to write next, waiting up to `wait`; `None` once closed.
-    fn take(&self, wait: Duration) -> Option<(Vec<(&'static str, String)>, Option<String>)> {
+    fn take(&self, wait: Duration) -> Option<Queued> {
         let queued = self.queued.lock().expect("outbox");
         let (mut queued, _) = self
             .signal
@@ -76,7 +76,11 @@ impl Outbox {
         if queued.closed {
             return None;
         }
-        Some((std::mem::take(&mut queued.events), queued.frame.take()))
+        Some(Queued {
+            events: std::mem::take(&mut queued.events),
+            frame: queued.frame.take(),
+            closed: false,
+        })
     }
 }
 
@@ -91,7 +95,7 @@ pub fn write_events(mut stream: TcpStream, first: &[(&str, serde_json::Value)], 
     }
     let mut last_frame = String::new();
     while written {
-        let Some((events, frame)) = outbox.take(HEARTBEAT) else {
+        let Some(Queued { events, frame, .. }) = outbox.take(HEARTBEAT) else {
             break;
         };
         let heartbeat = events.is_empty() && frame.is_none();

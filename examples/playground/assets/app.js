@@ -150,31 +150,31 @@ function drawRegions(frame) {
   for (let cell = 0; cell < side * side; cell++) {
     for (let c = 0; c < classes; c++) if (scores[cell * classes + c] === 0) { argmax[cell] = c; break; }
   }
+  const pixels = new Uint32Array(image.data.buffer); // one 32-bit RGBA word a pixel
+  const words = colours.map(([r, g, b]) => new Uint32Array(new Uint8ClampedArray([r, g, b, 255]).buffer)[0]);
+  const columns = Array.from({ length: width }, (_, x) => {
+    const u = ((x + 0.5) / width) * side - 0.5;
+    return [clamp(Math.floor(u)), clamp(Math.floor(u) + 1), u - Math.floor(u)];
+  });
   for (let y = 0; y < height; y++) {
     const v = ((y + 0.5) / height) * side - 0.5;
-    const row = Math.floor(v);
-    const dy = v - row;
-    const [top, bottom] = [clamp(row) * side, clamp(row + 1) * side];
+    const dy = v - Math.floor(v);
+    const [top, bottom] = [clamp(Math.floor(v)) * side, clamp(Math.floor(v) + 1) * side];
     for (let x = 0; x < width; x++) {
-      const u = ((x + 0.5) / width) * side - 0.5;
-      const column = Math.floor(u);
-      const dx = u - column;
-      const corners = [top + clamp(column), top + clamp(column + 1), bottom + clamp(column), bottom + clamp(column + 1)];
-      let predicted = argmax[corners[0]];
-      if (corners.some((cell) => argmax[cell] !== predicted)) {
+      const [left, right, dx] = columns[x];
+      const [a, b, c, d] = [top + left, top + right, bottom + left, bottom + right];
+      let predicted = argmax[a];
+      if (argmax[b] !== predicted || argmax[c] !== predicted || argmax[d] !== predicted) {
         // Near a boundary: the class of the largest interpolated logit.
-        const cornerWeights = [(1 - dx) * (1 - dy), dx * (1 - dy), (1 - dx) * dy, dx * dy];
+        const [wa, wb, wc, wd] = [(1 - dx) * (1 - dy), dx * (1 - dy), (1 - dx) * dy, dx * dy];
         let best = -Infinity;
-        for (let c = 0; c < classes; c++) {
-          let score = 0;
-          for (let k = 0; k < 4; k++) score += cornerWeights[k] * scores[corners[k] * classes + c];
-          if (score > best) { best = score; predicted = c; }
+        for (let k = 0; k < classes; k++) {
+          const score = wa * scores[a * classes + k] + wb * scores[b * classes + k]
+            + wc * scores[c * classes + k] + wd * scores[d * classes + k];
+          if (score > best) { best = score; predicted = k; }
         }
       }
-      const colour = colours[predicted] || [255, 255, 255];
-      const offset = 4 * (y * width + x);
-      image.data.set(colour, offset);
-      image.data[offset + 3] = 255;
+      pixels[y * width + x] = words[predicted] ?? 0xffffffff;
     }
   }
   context.putImageData(image, 0, 0);
@@ -235,17 +235,21 @@ function drawCurve(canvas, points, options) {
   context.fillStyle = '#444';
   const passTicks = [0];
   for (let power = 1; power <= lastPass; power *= 10) passTicks.push(power);
+  const lastLabel = `${lastPass} passes`;
+  const lastLabelX = width - margin.right - context.measureText(lastLabel).width;
   for (const passes of passTicks) {
     const x = toX(passes);
-    if (x > width - margin.right - 70) continue; // the last count's place
-    context.fillText(String(passes), x - 3, height - 8);
+    const label = String(passes);
+    const labelWidth = context.measureText(label).width;
+    if (x + labelWidth / 2 + 8 > lastLabelX) continue; // the last count's place
+    context.fillText(label, x - labelWidth / 2, height - 8);
     context.beginPath();
     context.moveTo(x, margin.top);
     context.lineTo(x, height - margin.bottom);
     context.strokeStyle = '#eee';
     context.stroke();
   }
-  context.fillText(`${lastPass} passes`, width - margin.right - 66, height - 8);
+  context.fillText(lastLabel, lastLabelX, height - 8);
   if (options.edge) {
     context.setLineDash([6, 4]);
     context.strokeStyle = '#d53e4f';
