@@ -554,6 +554,14 @@ fn bad_flags_exit_2_with_one_line() {
         ),
         (vec!["--host", "localhost.example"], "--host"),
         (vec!["--frobnicate"], "--frobnicate"),
+        (
+            vec!["--self-test-report", "/nonexistent-folder/report.json"],
+            "--self-test-report /nonexistent-folder/report.json: not a file",
+        ),
+        (
+            vec!["--self-test-report", "/"],
+            "not a file in an existing folder",
+        ),
     ];
     for (args, message) in cases {
         let output = run_bounded("playground", &args, 20);

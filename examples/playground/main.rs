@@ -37,6 +37,19 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
+    // A report file that could never be written is refused now, not after the page's test.
+    if let Some(path) = &config.self_test_report {
+        let folder = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty());
+        if path.is_dir() || folder.is_some_and(|folder| !folder.is_dir()) {
+            eprintln!(
+                "playground: --self-test-report {}: not a file in an existing folder",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let address = SocketAddr::new(config.host, config.port);
     let (listener, bound) = match TcpListener::bind(address).and_then(|listener| {
         let bound = listener.local_addr()?;

@@ -314,6 +314,7 @@ events.addEventListener('hello', (event) => {
   $('noise').min = 0;
   $('noise').max = limits.max_noise;
   for (const id of ['hidden1', 'hidden2']) { $(id).min = 1; $(id).max = limits.max_hidden; }
+  $('csv-limit').textContent = `at most ${limits.max_csv_bytes >> 10} KiB and ${limits.max_samples} rows`;
   fillForm(hello.settings);
   $('sharpness').checked = false;
   if (selfTest) runSelfTest();
