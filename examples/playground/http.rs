@@ -92,8 +92,8 @@ impl Request {
         })
     }
 
-    /// The value of header `name` (lowercase), if it came once; a repeated one counts as absent
-    /// except for `Host`, which then fails its check anyway.
+    /// The value of header `name` (lowercase), if it came once: a repeated one counts as absent,
+    /// so that a repeated `Host` or `Content-Type` is refused rather than guessed at.
     pub fn header(&self, name: &str) -> Option<&str> {
         let mut values = self.headers.iter().filter(|(n, _)| n == name);
         let first = values.next()?;

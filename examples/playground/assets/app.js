@@ -59,8 +59,9 @@ async function post(path, body, headers) {
 // silence_timeout_ms): a client that stops reading its stream must not hold a run. The page
 // speaks up at each event it reads, so a tab that reads keeps its run.
 let lastAlive = 0;
+let aliveEvery = 1000; // ms; a fifth of the server's silence timeout, from its hello
 function keepAlive() {
-  if (runId === null || Date.now() - lastAlive < 1000) return;
+  if (runId === null || Date.now() - lastAlive < aliveEvery) return;
   lastAlive = Date.now();
   fetch(`/api/runs/${runId}/command`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"action":"alive"}',
@@ -309,6 +310,7 @@ events.addEventListener('hello', (event) => {
   const hello = JSON.parse(event.data);
   runId = hello.run;
   limits = hello.limits;
+  aliveEvery = Math.min(1000, hello.silence_timeout_ms / 5);
   $('samples').min = 2;
   $('samples').max = limits.max_samples;
   $('noise').min = 0;
