@@ -341,6 +341,9 @@ impl Run {
     }
 
     fn stop_diverged(&mut self, loss: f64) {
+        if let Some(track) = &mut self.sharpness {
+            track.current = None; // a measurement at weights that are not numbers
+        }
         let settings = &self.settings;
         let (rate, l2) = (readable(settings.learning_rate), readable(settings.l2));
         let loss_kind = match settings.loss {
