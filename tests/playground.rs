@@ -590,6 +590,20 @@ fn status_of_raw(playground: &Playground, head: &str, seconds: u64) -> Option<u1
     text.split(' ').nth(1)?.parse().ok()
 }
 
+/// Polls `done` every `pause` until it holds; fails saying `what` after `limit` or 1000 tries.
+#[track_caller]
+fn wait_until(what: &str, limit: Duration, pause: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} after {limit:?}");
+        std::thread::sleep(pause);
+    }
+    panic!("{what} after 1000 tries");
+}
+
 /// `GET /api/status`'s status code on a new connection, or `None` if it took over `limit`;
 /// the time it took.
 fn status_within(playground: &Playground, limit: Duration) -> (Option<u16>, Duration) {
@@ -687,14 +701,14 @@ fn connections_past_the_cap_are_told_to_wait_and_the_server_recovers() {
     let (status, took) = status_within(&playground, Duration::from_secs(5));
     assert_eq!(status, Some(503), "past the cap, after {took:?}");
     drop(held);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while status_within(&playground, Duration::from_secs(5)).0 != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "no answer after the connections closed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let answered = || status_within(&playground, Duration::from_secs(5)).0 == Some(200);
+    let (limit, pause) = (Duration::from_secs(10), Duration::from_millis(50));
+    wait_until(
+        "no answer after the connections closed",
+        limit,
+        pause,
+        answered,
+    );
 }
 
 #[test]
@@ -765,14 +779,16 @@ fn a_client_that_never_reads_its_stream_loses_its_run_within_the_silence_timeout
     );
     silent.write_all(head.as_bytes()).unwrap();
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(60);
-    while playground.live_runs() != 2 {
-        assert!(Instant::now() < deadline, "the silent client got no run");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (limit, pause) = (Duration::from_secs(10), Duration::from_millis(20));
+    wait_until("the silent client got no run", limit, pause, || {
+        playground.live_runs() == 2
+    });
     // The server's stated time, SILENCE_TIMEOUT (5 s) and a paused run's beat (0.5 s), with
     // this machine's load on top; the reading tab's frames are read meanwhile.
-    while playground.live_runs() != 1 {
+    for _ in 0..1000 {
+        if playground.live_runs() == 1 {
+            break;
+        }
         let waited = started.elapsed();
         assert!(
             waited < Duration::from_secs(15),
@@ -780,6 +796,7 @@ fn a_client_that_never_reads_its_stream_loses_its_run_within_the_silence_timeout
         );
         events.next_named("frame");
     }
+    assert_eq!(playground.live_runs(), 1, "after 1000 frames");
     // The tab that reads keeps its run past the silence timeout, and a new tab gets the place.
     assert_eq!(playground.command(run, &json!({"action": "step"})).0, 200);
     events.frame_where(50, |frame| frame["passes"] == 1);
@@ -907,11 +924,10 @@ fn a_soak_of_mixed_clients_leaves_threads_and_memory_where_they_were() {
         playground.command(run, &json!({"action": "play"}));
         events.frame_where(20, |frame| frame["passes"].as_u64() > Some(0));
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while playground.live_runs() != 0 {
-        assert!(Instant::now() < deadline, "the warm-up run still counts");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (limit, pause) = (Duration::from_secs(15), Duration::from_millis(50));
+    wait_until("the warm-up run still counts", limit, pause, || {
+        playground.live_runs() == 0
+    });
     let threads_before = playground.proc_status("Threads");
     let memory_before = playground.proc_status("VmRSS");
 
@@ -970,9 +986,11 @@ fn a_soak_of_mixed_clients_leaves_threads_and_memory_where_they_were() {
     // Every stalled request (5 s) and silent stream (5 s, plus a write's 5 s at most) is let
     // go by the server, though the misbehaving client's connections are still open.
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let mut settled = false;
+    for _ in 0..300 {
+        // Threads first: the status request below has a thread of its own for a moment.
         let threads = playground.proc_status("Threads");
-        let settled = playground.live_runs() == 0 && threads <= threads_before;
+        settled = playground.live_runs() == 0 && threads <= threads_before;
         if settled {
             break;
         }
@@ -983,6 +1001,7 @@ fn a_soak_of_mixed_clients_leaves_threads_and_memory_where_they_were() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(settled, "not settled after 300 tries");
     if let (Some(before), Some(after)) = (memory_before, playground.proc_status("VmRSS")) {
         assert!(
             after < before + (64 << 10),
