@@ -52,10 +52,11 @@ fn the_page_trains_in_headless_chromium_without_errors() {
         );
         return;
     };
-    let playground = Playground::start(&[]);
     let scratch = std::env::temp_dir().join(format!("tapegrad-chromium-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
+    let report_file = scratch.join("self-test-report.json");
+    let playground = Playground::start(&["--self-test-report", report_file.to_str().unwrap()]);
     let screenshot = target_dir().join("playground-screenshot.png");
     let _ = std::fs::remove_file(&screenshot);
 
@@ -67,9 +68,15 @@ fn the_page_trains_in_headless_chromium_without_errors() {
         "chromium still running after {BROWSER_TIMEOUT:?}:\n{log}"
     );
 
-    let report = std::iter::from_fn(|| playground.stdout.recv_timeout(Duration::from_secs(5)).ok())
-        .find_map(|line| line.strip_prefix("self-test report: ").map(str::to_string))
+    // The server prints the report's size and where it went, never the report itself.
+    let printed = std::iter::from_fn(|| playground.next_line(Duration::from_secs(5)))
+        .find(|line| line.starts_with("self-test report: "))
         .unwrap_or_else(|| panic!("the page sent no self-test report; chromium's log:\n{log}"));
+    assert!(
+        printed.ends_with(&format!("bytes, written to {}", report_file.display())),
+        "{printed}"
+    );
+    let report = std::fs::read_to_string(&report_file).expect("the report's file");
     let _ = writeln!(
         std::io::stderr(),
         "playground_browser: the page's report {report}"

@@ -1,6 +1,7 @@
 //! The playground's command line, through clap like the other examples.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -21,6 +22,10 @@ pub struct Config {
     /// How many runs (browser tabs) train at once; one more is told the server is full.
     #[arg(long, value_name = "N", default_value = "4", value_parser = max_runs, allow_negative_numbers = true)]
     pub max_runs: usize,
+    /// Where to write the report of the page's self-test (`/?self-test`), replacing the file;
+    /// without it the report's size alone is printed.
+    #[arg(long, value_name = "FILE")]
+    pub self_test_report: Option<PathBuf>,
 }
 
 /// The most runs `--max-runs` allows: each is a thread training as fast as it can.

@@ -5,7 +5,7 @@
 use tapegrad::nn::{Activation, Bound, ParamGrads, ParamId, Params};
 use tapegrad::numpy_random::RandomState;
 use tapegrad::tutorial::{TwoLayer, TwoLayerGradients};
-use tapegrad::{Reduction, Sharpness, Tape, Tensor, Var, compare_gradients, sharpness};
+use tapegrad::{Reduction, Tape, Tensor, Var, compare_gradients, hvp};
 
 use crate::data::Data;
 use crate::settings::Settings;
@@ -57,11 +57,6 @@ impl Model {
     /// The parameters as variables, in their order, from a bound collection.
     pub fn vars<'t>(&self, bound: &Bound<'t>) -> Vec<Var<'t>> {
         self.ids.iter().map(|&id| bound[id]).collect()
-    }
-
-    /// The most probable class of each row of `x`.
-    pub fn predict(&self, x: &Tensor) -> Vec<usize> {
-        self.logits(x).argmax_axis(1)
     }
 
     /// The logits for `x`, on a tape that records no gradients.
@@ -120,21 +115,21 @@ impl Model {
         Some((report.to_string(), report.agrees(1e-10)))
     }
 
-    /// The top eigenvalue of the Hessian of the objective the run descends, by power iteration
-    /// from the last eigenvector found (the weights move little between two frames).
-    pub fn sharpness(
+    /// The parameters' shapes, in their order.
+    pub fn shapes(&self) -> Vec<&[usize]> {
+        self.ids.iter().map(|&id| self.params[id].shape()).collect()
+    }
+
+    /// The Hessian of the objective the run descends, at the current weights, times
+    /// `direction`: one step of the sharpness's power iteration (`sharpness.rs`).
+    pub fn hessian_times(
         &self,
         data: &Data,
         l2: f64,
         reduction: Reduction,
-        last: Option<Sharpness>,
-    ) -> Sharpness {
-        let values = self.values();
-        let start = match last {
-            Some(previous) => previous.eigenvector,
-            None => values.iter().map(|p| Tensor::zeros(p.shape())).collect(),
-        };
-        sharpness(&values, &start, |weights| {
+        direction: &[Tensor],
+    ) -> Vec<Tensor> {
+        hvp(&self.values(), direction, |weights| {
             let x = weights[0].tape().constant(data.x.clone());
             objective(weights, x, data, l2, reduction, self.activation)
         })

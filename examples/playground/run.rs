@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tapegrad::optim::{Optimizer, Sgd};
-use tapegrad::{Sharpness, Tape, Tensor};
+use tapegrad::{Tape, Tensor};
 
 use plotters::style::RGBColor;
 
@@ -14,6 +14,7 @@ use crate::data::Data;
 use crate::model::Model;
 use crate::plot;
 use crate::settings::{Dataset, LossReduction, Settings};
+use crate::sharpness::{PowerIteration, Progress};
 
 /// What the page can ask of its run.
 pub enum Command {
@@ -33,6 +34,8 @@ pub enum Command {
     Tape,
     /// Send the tape's gradients against the tutorial's hand-derived ones.
     Gradients,
+    /// Nothing: the page's sign of life, which keeps its run.
+    Alive,
 }
 
 /// Something for the page besides the frames: a name for its SSE `event:` line, and the data.
@@ -41,10 +44,14 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
-/// The decision regions are the predicted classes on a grid of cells, as fine as this many
-/// multiply-adds per frame allow (a 160² grid for the tutorial's network, 42² for 2-100-100-11).
+/// The decision regions are drawn from the logits on a grid of cells, as fine as this many
+/// multiply-adds per frame allow (a 96² grid for the tutorial's network, 42² for 2-100-100-11);
+/// the page interpolates them to its pixels, so the boundaries are smooth curves, not steps.
 const REGION_BUDGET: usize = 20_000_000;
-const GRID_SIDES: std::ops::RangeInclusive<usize> = 32..=160;
+const GRID_SIDES: std::ops::RangeInclusive<usize> = 32..=96;
+/// Each logit is sent as hundredths below the cell's largest, down to this many: only the
+/// logits near a tie decide a boundary, and small integers keep a frame to about 50 kB.
+const SCORE_FLOOR: i32 = -500;
 /// The most points a curve keeps: when full, every other point goes, so it spans the whole run.
 const CURVE_POINTS: usize = 1000;
 /// The tutorial prints its loss every 1000 passes over 20000 passes: the page keeps those lines.
@@ -63,6 +70,8 @@ pub struct Run {
     pub playing: bool,
     /// Why training stopped by itself (a loss that is not finite); cleared by a reset.
     diverged: Option<String>,
+    /// The loss per point at log-spaced passes ([`on_log_scale`]), for the page's log axis:
+    /// the first passes' descent as finely as the tail, in a few hundred points.
     loss_curve: Vec<(usize, f64)>,
     /// The tutorial's lines: the loss after pass i + 1 for i = 0, 1000, …, 19000.
     printed: Vec<(usize, f64)>,
@@ -75,13 +84,17 @@ pub struct Run {
     pub changed: bool,
 }
 
-/// The sharpness measured at every frame while the page asks for it.
+/// The sharpness, measured again whenever the weights have moved, while the page asks for it.
 #[derive(Default)]
 struct SharpnessTrack {
     curve: Vec<(usize, f64)>,
-    /// The last measurement, whose eigenvector starts the next power iteration.
-    last: Option<Sharpness>,
+    /// The last eigenvector found, which starts the next power iteration.
+    last: Option<Vec<Tensor>>,
     measured_at: Option<usize>,
+    /// Whether the last measurement met its tolerance, or stopped at its cap of products.
+    converged: bool,
+    /// The measurement under way, a product at a time between frames.
+    current: Option<PowerIteration>,
 }
 
 impl Run {
@@ -113,6 +126,7 @@ impl Run {
     /// Carries out a command from the page; an error says why it changed nothing.
     pub fn obey(&mut self, command: Command) -> Result<(), String> {
         match command {
+            Command::Alive => return Ok(()), // nothing to draw again
             Command::Play => {
                 self.check_not_diverged()?;
                 self.playing = true;
@@ -225,10 +239,77 @@ impl Run {
         self.pending.push(Event { name: "data", data });
     }
 
+    /// Whether the run has work to do before its next frame: training, or a sharpness to
+    /// measure at weights that have moved.
+    pub fn busy(&self) -> bool {
+        self.playing || self.measuring()
+    }
+
+    fn measuring(&self) -> bool {
+        match &self.sharpness {
+            Some(track) if self.diverged.is_none() => {
+                track.current.is_some() || track.measured_at != Some(self.passes)
+            }
+            _ => false,
+        }
+    }
+
+    /// Works until `deadline` in steps of one pass or one Hessian-vector product, so that it
+    /// overruns by one step at most. While the sharpness is measured, a playing run trains for
+    /// half the time (a pass at least) and measures for the rest (a product at least).
+    pub fn work_until(&mut self, deadline: Instant) {
+        if !self.measuring() {
+            return self.train_until(deadline);
+        }
+        if self.playing {
+            self.pass();
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.train_until(deadline - left / 2);
+        }
+        self.measure_until(deadline);
+    }
+
     /// Trains until `deadline` (checked after each pass) or until the run stops by itself.
-    pub fn train_until(&mut self, deadline: Instant) {
+    fn train_until(&mut self, deadline: Instant) {
         while self.playing && Instant::now() < deadline {
             self.pass();
+        }
+    }
+
+    /// Hessian-vector products until `deadline` (one at least) or until the measurement ends.
+    fn measure_until(&mut self, deadline: Instant) {
+        if !self.measuring() {
+            return; // the pass before may have diverged
+        }
+        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let Some(track) = &mut self.sharpness else {
+            return;
+        };
+        loop {
+            let iteration = track.current.get_or_insert_with(|| {
+                let shapes: Vec<&[usize]> = self.model.shapes();
+                PowerIteration::new(track.last.take(), &shapes)
+            });
+            let product =
+                self.model
+                    .hessian_times(&self.data, l2, reduction, iteration.direction());
+            if let Progress::Done {
+                eigenvalue,
+                eigenvector,
+                converged,
+            } = iteration.advance(product)
+            {
+                track.converged = converged;
+                push_bounded(&mut track.curve, (self.passes, eigenvalue));
+                track.last = Some(eigenvector);
+                track.measured_at = Some(self.passes);
+                track.current = None;
+                self.changed = true;
+                return;
+            }
+            if Instant::now() >= deadline {
+                return;
+            }
         }
     }
 
@@ -243,6 +324,13 @@ impl Run {
             self.stop_diverged(loss);
             return;
         }
+        if on_log_scale(self.passes) {
+            let per_point = match self.settings.loss {
+                LossReduction::Sum => loss / self.data.labels.len() as f64,
+                LossReduction::Mean => loss,
+            };
+            self.loss_curve.push((self.passes, per_point));
+        }
         self.optimizer.step(&mut self.model.params, &gradients);
         // Like the tutorial, the loss printed at pass i is that of the model after update i.
         if self.passes.is_multiple_of(PRINTED_EVERY) && self.printed.len() < PRINTED_LINES {
@@ -253,6 +341,9 @@ impl Run {
     }
 
     fn stop_diverged(&mut self, loss: f64) {
+        if let Some(track) = &mut self.sharpness {
+            track.current = None; // a measurement at weights that are not numbers
+        }
         let settings = &self.settings;
         let (rate, l2) = (readable(settings.learning_rate), readable(settings.l2));
         let loss_kind = match settings.loss {
@@ -276,30 +367,26 @@ impl Run {
 
     /// What the page draws now: the numbers, the curves and the decision regions.
     pub fn frame(&mut self) -> serde_json::Value {
-        let (l2, reduction) = (self.settings.l2, self.settings.reduction());
+        let l2 = self.settings.l2;
         let loss = self.model.printed_loss(&self.data, l2);
         if !loss.is_finite() && self.diverged.is_none() {
             self.stop_diverged(loss);
         }
-        if self.loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
-            push_bounded(&mut self.loss_curve, (self.passes, loss));
+        let mut loss_curve = self.loss_curve.clone();
+        if loss_curve.last().map(|&(passes, _)| passes) != Some(self.passes) {
+            loss_curve.push((self.passes, loss)); // where the run stands now
         }
-        let sharpness = match &mut self.sharpness {
-            Some(track) if self.diverged.is_none() => {
-                if track.measured_at != Some(self.passes) {
-                    let top = self
-                        .model
-                        .sharpness(&self.data, l2, reduction, track.last.take());
-                    push_bounded(&mut track.curve, (self.passes, top.eigenvalue));
-                    track.last = Some(top);
-                    track.measured_at = Some(self.passes);
-                }
-                serde_json::json!({
-                    "curve": track.curve,
-                    "edge": 2.0 / self.settings.learning_rate,
-                })
-            }
-            _ => serde_json::Value::Null,
+        let sharpness = match &self.sharpness {
+            Some(track) => serde_json::json!({
+                "curve": track.curve,
+                "edge": 2.0 / self.settings.learning_rate,
+                "converged": track.converged,
+                // A measurement under way: its products so far and its estimate.
+                "measuring": track.current.as_ref().map(|iteration| {
+                    serde_json::json!({ "products": iteration.products, "estimate": iteration.estimate() })
+                }),
+            }),
+            None => serde_json::Value::Null,
         };
         let now = Instant::now();
         self.recent.push_back((now, self.passes));
@@ -320,7 +407,7 @@ impl Run {
             "loss": loss,
             "accuracy": tapegrad::nn::accuracy(&self.model.logits(&self.data.x), &self.data.labels),
             "passes_per_second": passes_per_second,
-            "loss_curve": self.loss_curve,
+            "loss_curve": loss_curve,
             "printed": self.printed,
             "regions": self.regions(),
             "sharpness": sharpness,
@@ -328,8 +415,9 @@ impl Run {
         })
     }
 
-    /// The grid's side and the predicted class at the centre of each of its cells over the
-    /// data's bounds, row by row from the top.
+    /// The grid's side and, at the centre of each of its cells (row by row from the top), each
+    /// class's logit less the largest, in hundredths, at least [`SCORE_FLOOR`]: 0 for the
+    /// predicted class.
     fn regions(&self) -> serde_json::Value {
         let side = self.grid_side();
         let [x_min, x_max, y_min, y_max] = self.data.bounds();
@@ -343,7 +431,22 @@ impl Run {
             }
         }
         let centres = Tensor::new(centres, &[side * side, 2]).expect("two coordinates per cell");
-        serde_json::json!({ "side": side, "classes": self.model.predict(&centres) })
+        let classes = self.data.classes;
+        let logits = self.model.logits(&centres);
+        let mut scores = Vec::with_capacity(side * side * classes);
+        for cell in logits.data().chunks_exact(classes) {
+            let top = cell.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            scores.extend(cell.iter().map(|&logit| {
+                let below = (100.0 * (logit - top)).round();
+                // NaN logits (a diverged run) show as the first class, as argmax would.
+                if below.is_nan() {
+                    0
+                } else {
+                    (below as i32).max(SCORE_FLOOR)
+                }
+            }));
+        }
+        serde_json::json!({ "side": side, "classes": classes, "scores": scores })
     }
 
     /// The finest grid within [`REGION_BUDGET`] for this network.
@@ -357,6 +460,16 @@ impl Run {
         let side = (REGION_BUDGET as f64 / per_point as f64).sqrt() as usize;
         side.clamp(*GRID_SIDES.start(), *GRID_SIDES.end())
     }
+}
+
+/// Whether the loss at `passes` goes on the curve: every pass below 100, then 90 a decade (every
+/// 10th from 100, every 100th from 1000, …).
+fn on_log_scale(passes: usize) -> bool {
+    let mut step = 1;
+    while passes >= 100 * step {
+        step *= 10;
+    }
+    passes.is_multiple_of(step)
 }
 
 /// Appends `point`, halving the curve (every other point kept) when it is full.

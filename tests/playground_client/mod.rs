@@ -6,8 +6,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -24,8 +25,9 @@ pub struct Playground {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub address: String,
-    /// The lines it prints after the address.
-    pub stdout: Receiver<String>,
+    /// The lines it prints after the address (behind a lock, so that threads can share the
+    /// server).
+    stdout: Mutex<Receiver<String>>,
 }
 
 impl Playground {
@@ -57,14 +59,43 @@ impl Playground {
         Playground {
             child,
             address,
-            stdout,
+            stdout: Mutex::new(stdout),
         }
     }
 
-    fn connect(&self) -> TcpStream {
+    /// The next line it prints, if one comes within `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.stdout.lock().unwrap().recv_timeout(timeout).ok()
+    }
+
+    /// A new connection whose reads and writes wait [`READ_TIMEOUT`] at most.
+    pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(&self.address).expect("the playground accepts");
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         stream
+    }
+
+    /// The server's process id, for its memory and threads in `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the server is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .try_wait()
+            .expect("the server's status")
+            .is_none()
+    }
+
+    /// A field of `/proc/PID/status` in its unit (`VmRSS` in kB, `Threads`), where there is one.
+    pub fn proc_status(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status
+            .lines()
+            .find(|line| line.starts_with(&format!("{field}:")))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// One request with a JSON body on its own connection: the status and the body.
@@ -90,8 +121,10 @@ impl Playground {
             head += &format!("{name}: {value}\r\n");
         }
         head += &format!("Content-Length: {}\r\n\r\n", body.len());
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
+        // A body refused from its declared length may be cut off: the answer still comes.
+        let _ = stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(body));
         let mut response = Vec::new();
         stream
             .read_to_end(&mut response)
@@ -152,7 +185,12 @@ impl Playground {
             }
             assert!(!line.is_empty(), "the headers end");
         }
-        Events { reader }
+        Events {
+            reader,
+            address: self.address.clone(),
+            run: None,
+            last_alive: Instant::now(),
+        }
     }
 }
 
@@ -163,14 +201,49 @@ impl Drop for Playground {
     }
 }
 
-/// A run's Server-Sent Events.
+/// A run's Server-Sent Events, read as the page reads them: with a sign of life for the run
+/// every second, without which the server ends the run.
 pub struct Events {
     reader: BufReader<TcpStream>,
+    address: String,
+    run: Option<u64>,
+    last_alive: Instant,
 }
 
 impl Events {
     /// The next event's name and data.
     pub fn next(&mut self) -> (String, Value) {
+        let (name, data) = self.read_event();
+        if name == "hello" {
+            self.run = data["run"].as_u64();
+        }
+        if let Some(run) = self
+            .run
+            .filter(|_| self.last_alive.elapsed() > Duration::from_secs(1))
+        {
+            self.last_alive = Instant::now();
+            self.say_alive(run);
+        }
+        (name, data)
+    }
+
+    /// `{"action": "alive"}` for the run, as the page sends it; its answer is not needed.
+    fn say_alive(&self, run: u64) {
+        let body = br#"{"action":"alive"}"#;
+        let head = format!(
+            "POST /api/runs/{run}/command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.address,
+            body.len()
+        );
+        if let Ok(mut stream) = TcpStream::connect(&self.address) {
+            let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        }
+    }
+
+    fn read_event(&mut self) -> (String, Value) {
         let (mut name, mut data) = (String::new(), String::new());
         loop {
             let mut line = String::new();
@@ -213,6 +286,22 @@ impl Events {
         }
         panic!("no such frame among {limit}");
     }
+}
+
+/// `POST /api/runs/RUN/command` with a JSON `body` on a new connection to `address`: the status,
+/// or `None` if none came within [`READ_TIMEOUT`].
+pub fn post_json(address: &str, run: u64, body: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
+    let head = format!(
+        "POST /api/runs/{run}/command HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split(' ').nth(1)?.parse().ok()
 }
 
 /// A chunked body's data.

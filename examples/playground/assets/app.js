@@ -55,6 +55,19 @@ async function post(path, body, headers) {
   }
 }
 
+// The run ends after a few seconds without a word from its page (the server's
+// silence_timeout_ms): a client that stops reading its stream must not hold a run. The page
+// speaks up at each event it reads, so a tab that reads keeps its run.
+let lastAlive = 0;
+let aliveEvery = 1000; // ms; a fifth of the server's silence timeout, from its hello
+function keepAlive() {
+  if (runId === null || Date.now() - lastAlive < aliveEvery) return;
+  lastAlive = Date.now();
+  fetch(`/api/runs/${runId}/command`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"action":"alive"}',
+  }).catch(() => {}); // a lost connection shows through the stream's own error
+}
+
 async function send(command) {
   if (runId === null) return false;
   const sent = await post(`/api/runs/${runId}/command`, JSON.stringify(command), { 'Content-Type': 'application/json' });
@@ -119,19 +132,53 @@ async function applyForm(event) {
 
 // ---- drawing --------------------------------------------------------------------------------
 
+const rgb = (hex) => [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16));
+
+// The logits come on a grid of cell centres, each as hundredths below its cell's largest; each
+// pixel of the canvas takes the class whose logit, bilinearly interpolated from the four
+// nearest centres, is largest, so the boundaries are smooth curves rather than steps of a cell.
 function drawRegions(frame) {
   const canvas = $('regions');
   const context = canvas.getContext('2d');
   if (!data) return;
   const [xMin, xMax, yMin, yMax] = data.bounds;
-  const { side, classes } = frame.regions;
-  const cell = canvas.width / side;
-  classes.forEach((predicted, index) => {
-    context.fillStyle = data.region_colours[predicted] || '#ffffff';
-    const column = index % side;
-    const row = Math.floor(index / side);
-    context.fillRect(Math.floor(column * cell), Math.floor(row * cell), Math.ceil(cell), Math.ceil(cell));
+  const { side, classes, scores } = frame.regions;
+  const colours = data.region_colours.map(rgb);
+  const [width, height] = [canvas.width, canvas.height];
+  const image = context.createImageData(width, height);
+  const clamp = (index) => Math.min(side - 1, Math.max(0, index));
+  const argmax = new Uint8Array(side * side); // each cell's class: 0 below the largest
+  for (let cell = 0; cell < side * side; cell++) {
+    for (let c = 0; c < classes; c++) if (scores[cell * classes + c] === 0) { argmax[cell] = c; break; }
+  }
+  const pixels = new Uint32Array(image.data.buffer); // one 32-bit RGBA word a pixel
+  const words = colours.map(([r, g, b]) => new Uint32Array(new Uint8ClampedArray([r, g, b, 255]).buffer)[0]);
+  const columns = Array.from({ length: width }, (_, x) => {
+    const u = ((x + 0.5) / width) * side - 0.5;
+    return [clamp(Math.floor(u)), clamp(Math.floor(u) + 1), u - Math.floor(u)];
   });
+  for (let y = 0; y < height; y++) {
+    const v = ((y + 0.5) / height) * side - 0.5;
+    const dy = v - Math.floor(v);
+    const [top, bottom] = [clamp(Math.floor(v)) * side, clamp(Math.floor(v) + 1) * side];
+    for (let x = 0; x < width; x++) {
+      const [left, right, dx] = columns[x];
+      const [a, b, c, d] = [top + left, top + right, bottom + left, bottom + right];
+      let predicted = argmax[a];
+      if (argmax[b] !== predicted || argmax[c] !== predicted || argmax[d] !== predicted) {
+        // Near a boundary: the class of the largest interpolated logit.
+        const [wa, wb, wc, wd] = [(1 - dx) * (1 - dy), dx * (1 - dy), (1 - dx) * dy, dx * dy];
+        let best = -Infinity;
+        for (let k = 0; k < classes; k++) {
+          const score = wa * scores[a * classes + k] + wb * scores[b * classes + k]
+            + wc * scores[c * classes + k] + wd * scores[d * classes + k];
+          if (score > best) { best = score; predicted = k; }
+        }
+      }
+      pixels[y * width + x] = words[predicted] ?? 0xffffffff;
+    }
+  }
+  context.putImageData(image, 0, 0);
   const toX = (x) => ((x - xMin) / (xMax - xMin)) * canvas.width;
   const toY = (y) => ((yMax - y) / (yMax - yMin)) * canvas.height;
   context.lineWidth = 1;
@@ -148,7 +195,9 @@ function drawRegions(frame) {
   context.fillText(`x1 ${xMin.toFixed(1)} to ${xMax.toFixed(1)}, x2 ${yMin.toFixed(1)} to ${yMax.toFixed(1)}`, 6, canvas.height - 6);
 }
 
-// A curve of (passes, value) points on a log axis; `edge` adds a dashed line (2/η).
+// A curve of (passes, value) points, both axes logarithmic (passes + 1 across, so that pass 0
+// has a place): the first passes' descent and the long tail both get room. `edge` adds a dashed
+// line (2/η).
 function drawCurve(canvas, points, options) {
   const context = canvas.getContext('2d');
   const [width, height] = [canvas.width, canvas.height];
@@ -160,7 +209,8 @@ function drawCurve(canvas, points, options) {
   let high = Math.log10(Math.max(...values) * 1.1);
   if (high - low < 0.3) { low -= 0.15; high += 0.15; }
   const lastPass = Math.max(1, points[points.length - 1][0]);
-  const toX = (passes) => margin.left + (passes / lastPass) * (width - margin.left - margin.right);
+  const span = Math.log10(lastPass + 1);
+  const toX = (passes) => margin.left + (Math.log10(passes + 1) / span) * (width - margin.left - margin.right);
   const toY = (value) => margin.top + ((high - Math.log10(value)) / (high - low)) * (height - margin.top - margin.bottom);
   context.strokeStyle = '#999';
   context.fillStyle = '#444';
@@ -182,8 +232,25 @@ function drawCurve(canvas, points, options) {
       context.stroke();
     }
   }
-  context.fillText('0', margin.left - 3, height - 8);
-  context.fillText(`${lastPass} passes`, width - margin.right - 80, height - 8);
+  // Pass counts at 0 and each power of ten, and the last.
+  context.fillStyle = '#444';
+  const passTicks = [0];
+  for (let power = 1; power <= lastPass; power *= 10) passTicks.push(power);
+  const lastLabel = `${lastPass} passes`;
+  const lastLabelX = width - margin.right - context.measureText(lastLabel).width;
+  for (const passes of passTicks) {
+    const x = toX(passes);
+    const label = String(passes);
+    const labelWidth = context.measureText(label).width;
+    if (x + labelWidth / 2 + 8 > lastLabelX) continue; // the last count's place
+    context.fillText(label, x - labelWidth / 2, height - 8);
+    context.beginPath();
+    context.moveTo(x, margin.top);
+    context.lineTo(x, height - margin.bottom);
+    context.strokeStyle = '#eee';
+    context.stroke();
+  }
+  context.fillText(lastLabel, lastLabelX, height - 8);
   if (options.edge) {
     context.setLineDash([6, 4]);
     context.strokeStyle = '#d53e4f';
@@ -220,13 +287,19 @@ function draw(frame) {
   $('printed').textContent = frame.printed.map(([pass, loss]) => `Loss after iteration ${pass}: ${loss.toFixed(6)}`).join('\n');
   const sharpness = frame.sharpness;
   $('sharpness-curve').hidden = !sharpness;
+  let said = '';
   if (sharpness && sharpness.curve.length > 0) {
     drawCurve($('sharpness-curve'), sharpness.curve, { edge: sharpness.edge, dots: true });
-    const top = sharpness.curve[sharpness.curve.length - 1][1];
-    $('sharpness-value').textContent = `sharpness ${top.toFixed(3)} at pass ${frame.passes}; 2/η = ${sharpness.edge}`;
-  } else {
-    $('sharpness-value').textContent = '';
+    const [pass, top] = sharpness.curve[sharpness.curve.length - 1];
+    const settled = sharpness.converged ? '' : ' (the iteration had not settled)';
+    said = `sharpness ${top.toFixed(3)} at pass ${pass}${settled}; 2/η = ${sharpness.edge}`;
   }
+  if (sharpness && sharpness.measuring) {
+    // A large network's measurement spans frames: say what the run is waiting for.
+    const { products, estimate } = sharpness.measuring;
+    said += `${said ? '; ' : ''}measuring: ${products} Hessian-vector products so far, estimate ${estimate.toFixed(3)}`;
+  }
+  $('sharpness-value').textContent = said;
   if (frame.diverged) showMessage(frame.diverged, 'error');
 }
 
@@ -237,11 +310,13 @@ events.addEventListener('hello', (event) => {
   const hello = JSON.parse(event.data);
   runId = hello.run;
   limits = hello.limits;
+  aliveEvery = Math.min(1000, hello.silence_timeout_ms / 5);
   $('samples').min = 2;
   $('samples').max = limits.max_samples;
   $('noise').min = 0;
   $('noise').max = limits.max_noise;
   for (const id of ['hidden1', 'hidden2']) { $(id).min = 1; $(id).max = limits.max_hidden; }
+  $('csv-limit').textContent = `at most ${limits.max_csv_bytes >> 10} KiB and ${limits.max_samples} rows`;
   fillForm(hello.settings);
   $('sharpness').checked = false;
   if (selfTest) runSelfTest();
@@ -254,6 +329,7 @@ events.addEventListener('data', (event) => { data = JSON.parse(event.data); });
 events.addEventListener('frame', (event) => {
   latest = JSON.parse(event.data);
   draw(latest);
+  keepAlive();
 });
 events.addEventListener('tape', (event) => {
   const tape = JSON.parse(event.data);
@@ -345,5 +421,7 @@ async function runSelfTest() {
       .every(([field, value]) => JSON.stringify(formSettings()[field]) === JSON.stringify(value)),
     errors: pageErrors,
   });
+  $('self-test-report').textContent = `self-test report: ${JSON.stringify(report, null, 1)}`;
+  $('self-test-report').hidden = false;
   await post('/api/self-test', JSON.stringify(report), { 'Content-Type': 'application/json' });
 }
