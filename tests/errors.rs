@@ -755,12 +755,29 @@ fn backward_after_take_says_the_tape_is_spent() {
     tape.take(w);
     let message = panic_message(|| loss.backward());
     assert!(
-        message.starts_with("backward: the tape is spent: Tape::take moved out the value of #0 (created at tests/errors.rs:"),
+        message.starts_with("backward: the tape is spent: the value of #0 (created at tests/errors.rs:"),
         "{message}"
     );
     assert!(!message.contains("tanh"), "{message}");
+    assert!(
+        message.contains("call tape.clear() before recording the next pass"),
+        "{message}"
+    );
     let message = panic_message(|| loss.grad(&[w]));
     assert!(message.starts_with("grad: the tape is spent"), "{message}");
+}
+
+#[test]
+fn max_axis_over_an_empty_axis_names_the_callers_line() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(&[2, 0]));
+    let line = line!() + 1;
+    let message = panic_message(|| x.max_axis(1, false));
+    assert!(message.starts_with("max_axis: "), "{message}");
+    assert!(
+        message.contains(&format!("at tests/errors.rs:{line}:")),
+        "{message}"
+    );
 }
 
 #[test]

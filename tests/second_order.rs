@@ -344,11 +344,18 @@ fn sharpness_is_the_top_eigenvalue_of_the_dense_hessian() {
             top.eigenvalue
         );
     }
-    // Warm-started from its own eigenvector it converges at once.
+    // Warm-started from its own eigenvector it converges in a few products: as many as the 1e-6
+    // nudge of every start (which keeps a start orthogonal to the answer from stalling) takes to
+    // die down below the tolerance, far fewer than from a cold start.
     let again = tapegrad::sharpness(&params, &top.eigenvector, |v| {
         objective(v, &x, &labels, 0.01)
     });
-    assert!(again.products <= 2, "{} products", again.products);
+    assert!(
+        again.products <= 10 && again.products * 2 < top.products,
+        "{} products (cold: {})",
+        again.products,
+        top.products
+    );
     assert!((again.eigenvalue - top.eigenvalue).abs() <= 1e-9 * top.eigenvalue);
 }
 
@@ -384,4 +391,17 @@ fn grad_on_a_no_grad_tape_is_refused_not_zero() {
     let tape = Tape::no_grad();
     let x = tape.var(Tensor::scalar(3.0));
     (x * x).grad(&[x]);
+}
+
+#[test]
+fn sharpness_from_a_start_orthogonal_to_the_top_eigenvector_still_finds_it() {
+    // f(x, y) = x²/2 + 5y²: Hessian diag(1, 10). Started at e₁, an eigenvector of the smaller
+    // eigenvalue, plain power iteration stays there and reports 1 as converged.
+    let inputs = [Tensor::scalar(0.3), Tensor::scalar(-0.2)];
+    let start = [Tensor::scalar(1.0), Tensor::scalar(0.0)];
+    let top = tapegrad::sharpness(&inputs, &start, |v| {
+        v[0].square() * 0.5 + v[1].square() * 5.0
+    });
+    assert!(top.converged, "{top:?}");
+    assert!((top.eigenvalue - 10.0).abs() < 1e-8, "{top:?}");
 }

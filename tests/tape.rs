@@ -441,3 +441,59 @@ fn get_node_refuses_gradients_of_a_cleared_pass() {
         .is_err()
     );
 }
+
+/// Runs this test binary again with only `test` and `TAPEGRAD_CHILD=1`, and returns its stderr.
+fn stderr_of_child(test: &str) -> String {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("TAPEGRAD_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+/// The tutorial's loop with `tape.clear()` forgotten: every pass stays on the tape.
+fn passes_without_clear(passes: usize, clear: bool) {
+    let mut tape = Tape::new();
+    let mut w = Tensor::from_rows(&[[0.5, -0.25], [1.0, 0.75]]);
+    for _ in 0..passes {
+        if clear {
+            tape.clear();
+        }
+        let var = tape.var(w.clone());
+        let loss = var.tanh().square().sum();
+        let grads = loss.backward();
+        w.add_scaled(-0.1, grads.wrt(var));
+    }
+}
+
+#[test]
+fn a_forgotten_clear_warns_once() {
+    if std::env::var_os("TAPEGRAD_CHILD").is_some() {
+        return passes_without_clear(20, false);
+    }
+    let stderr = stderr_of_child("a_forgotten_clear_warns_once");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("Call tape.clear() before recording the next pass (at tests/tape.rs:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_cleared_loop_and_several_outputs_of_one_pass_do_not_warn() {
+    if std::env::var_os("TAPEGRAD_CHILD").is_some() {
+        passes_without_clear(20, true);
+        // Two outputs of one pass, each walked: legitimate, and it does not repeat.
+        let tape = Tape::new();
+        let x = tape.var(Tensor::from_slice(&[1.0, 2.0]));
+        let (a, b) = (x.square().sum(), x.exp().sum());
+        a.backward();
+        b.backward();
+        return;
+    }
+    let stderr = stderr_of_child("a_cleared_loop_and_several_outputs_of_one_pass_do_not_warn");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}

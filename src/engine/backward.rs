@@ -77,6 +77,11 @@ impl Gradients {
         self.by_node[var.id.0].take()
     }
 
+    /// The gradient at node `id`, if it has one.
+    pub(crate) fn by_node(&self, id: NodeId) -> Option<&Tensor> {
+        self.by_node.get(id.0)?.as_ref()
+    }
+
     /// Which tape and which pass of it these came from.
     pub(crate) fn identity(&self) -> (u64, u64) {
         self.identity

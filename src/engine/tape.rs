@@ -85,6 +85,10 @@ fn forward<'a, O: Op>(
     }
 }
 
+/// How many backward walks in a row, each leaving the one before's output behind, make
+/// [`Tape::note_backward`] warn of a forgotten `clear`.
+const FORGOTTEN_CLEAR_WALKS: usize = 3;
+
 /// Tells tapes apart, so that a [`Var`] or a [`Gradients`](crate::Gradients) of one is never read against another.
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -120,6 +124,11 @@ pub struct Tape {
     /// The first leaf whose value [`Tape::take`] moved out since the last `clear`: a backward
     /// would read its empty stand-in and blame whichever op used it.
     taken: Cell<Option<NodeId>>,
+    /// The output of the last backward walk since `clear`, and how many walks in a row did not
+    /// reach the output of the one before: the sign of a training loop that forgot `clear`.
+    last_backward: Cell<(Option<NodeId>, usize)>,
+    /// Whether this tape has warned about a forgotten `clear` (it warns once).
+    warned: Cell<bool>,
     /// True while [`Var::backward`] evaluates derivative rules: ops then compute their values
     /// into `scratch` and record nothing.
     pub(super) evaluating: Cell<bool>,
@@ -143,6 +152,8 @@ impl Tape {
             recording_backward_of: Cell::new(None),
             records_gradients: true,
             taken: Cell::new(None),
+            last_backward: Cell::new((None, 0)),
+            warned: Cell::new(false),
             evaluating: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
         }
@@ -314,8 +325,9 @@ impl Tape {
         let nodes = self.nodes.borrow();
         if let Some(input) = inputs.iter().find(|v| nodes[v.id.0].taken) {
             panic!(
-                "{op}: the value of {} (created at {}) was moved out by Tape::take; clear the \
-                 tape and record the pass again at {}",
+                "{op}: the value of {} (created at {}) was moved out by Tape::take (Params' \
+                 optimizer step takes the weights back so); call tape.clear() before recording \
+                 the next pass, at {}",
                 input.id,
                 nodes[input.id.0].location,
                 Location::caller()
@@ -440,8 +452,9 @@ impl Tape {
     pub(crate) fn check_not_spent(&self, what: &str) {
         if let Some(id) = self.taken.get() {
             panic!(
-                "{what}: the tape is spent: Tape::take moved out the value of {id} (created at {}); \
-                 clear the tape and record the pass again at {}",
+                "{what}: the tape is spent: the value of {id} (created at {}) was moved out by \
+                 Tape::take (Params' optimizer step takes the weights back so); call tape.clear() \
+                 before recording the next pass, at {}",
                 self.nodes.borrow()[id.0].location,
                 Location::caller()
             );
@@ -472,6 +485,28 @@ impl Tape {
         self.nodes.get_mut().clear();
         self.generation += 1;
         self.taken.set(None);
+        self.last_backward.set((None, 0));
+    }
+
+    /// Notes a backward walk from `root`, whose gradients reached the nodes `reached` says, and
+    /// warns once (on stderr, naming the caller's line) when three walks in a row each left the
+    /// previous walk's output behind: passes recorded one after another on a tape nobody clears,
+    /// which then grows without end while every loss still comes out right.
+    #[track_caller]
+    pub(crate) fn note_backward(&self, root: NodeId, reached: impl Fn(NodeId) -> bool) {
+        let (previous, count) = self.last_backward.get();
+        let left_behind = previous.is_some_and(|previous| previous < root && !reached(previous));
+        let count = if left_behind { count + 1 } else { 0 };
+        self.last_backward.set((Some(root), count));
+        if count >= FORGOTTEN_CLEAR_WALKS && !self.warned.replace(true) {
+            eprintln!(
+                "tapegrad: warning: this backward walk and the {FORGOTTEN_CLEAR_WALKS} before it each \
+                 started after the previous one's output, without reaching it: the tape keeps every \
+                 pass ({} nodes now). Call tape.clear() before recording the next pass (at {})",
+                self.len(),
+                Location::caller()
+            );
+        }
     }
 
     /// Which tape and which pass of it: what [`Gradients`] remember to refuse strangers.

@@ -73,7 +73,9 @@ impl<'t> Var<'t> {
     pub fn backward(self) -> Gradients {
         let shape = self.scalar_shape("backward", "backward_with(seed)");
         self.tape.check_not_spent("backward");
-        backward::run(self.tape, self.id, Tensor::ones(&shape))
+        let gradients = backward::run(self.tape, self.id, Tensor::ones(&shape));
+        (self.tape).note_backward(self.id, |node| gradients.by_node(node).is_some());
+        gradients
     }
 
     /// The gradients of `Σ seed ⊙ self`: backpropagates `seed` as the gradient of this output
@@ -100,7 +102,9 @@ impl<'t> Var<'t> {
             );
         }
         self.tape.check_not_spent("backward_with");
-        backward::run(self.tape, self.id, seed)
+        let gradients = backward::run(self.tape, self.id, seed);
+        (self.tape).note_backward(self.id, |node| gradients.by_node(node).is_some());
+        gradients
     }
 
     /// The gradients of this one-element output with respect to each of `wrt`, recorded on the

@@ -214,19 +214,30 @@ fn power_iteration(
             })
             .sum()
     };
-    let mut v: Vec<Tensor> = start.to_vec();
-    if dot(&v, &v) == 0.0 || !dot(&v, &v).is_finite() {
-        // No direction given: a fixed one with every element non-zero and no symmetry.
-        let mut k = 0.0f64;
-        for tensor in &mut v {
-            for x in tensor.data_mut() {
-                k += 1.0;
-                *x = (k * 0.7548776662).fract() - 0.5;
-            }
-        }
+    // A fixed direction with every element non-zero and no symmetry (a seeded stream).
+    let mut spread: Vec<Tensor> = start.to_vec();
+    let mut k = 0.0f64;
+    for x in spread.iter_mut().flat_map(Tensor::data_mut) {
+        k += 1.0;
+        *x = (k * 0.7548776662).fract() - 0.5;
     }
-    let norm = dot(&v, &v).sqrt();
-    v.iter_mut().for_each(|t| *t *= 1.0 / norm);
+    let unit = |mut v: Vec<Tensor>| {
+        let norm = dot(&v, &v).sqrt();
+        v.iter_mut().for_each(|t| *t *= 1.0 / norm);
+        v
+    };
+    let given = dot(start, start);
+    let mut v = if given == 0.0 || !given.is_finite() {
+        unit(spread) // no direction given
+    } else {
+        // The start, nudged along the fixed direction: a start orthogonal to the top
+        // eigenvector (e₁ for diag(1, 10)) would otherwise never find it.
+        let mut v = unit(start.to_vec());
+        for (v, spread) in v.iter_mut().zip(&unit(spread)) {
+            v.add_scaled(1e-6, spread);
+        }
+        unit(v)
+    };
     let (mut eigenvalue, mut products, mut radius, mut converged) = (0.0, 0, 0.0, false);
     while products < 1000 {
         products += 1;

@@ -121,7 +121,11 @@ impl Tensor {
         })
     }
 
-    /// The largest element along `axis`, kept with length 1 when `keepdim`.
+    /// The largest element along `axis`, kept with length 1 when `keepdim`. PyTorch:
+    /// `torch.amax(t, dim=axis)`.
+    ///
+    /// Panics, naming the axis, the shape and the caller's line, if the lanes are empty (the
+    /// axis has length 0 and the others do not): an empty lane has no largest element.
     ///
     /// ```
     /// use tapegrad::Tensor;
@@ -130,6 +134,16 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn max_axis(&self, axis: usize, keepdim: bool) -> Tensor {
+        let (outer, len, inner) = self.lanes("max_axis", axis);
+        if len == 0 && outer * inner > 0 {
+            shape_panic(
+                "max_axis",
+                format_args!(
+                    "axis {axis} of shape {:?} is empty: no element to pick",
+                    self.shape()
+                ),
+            );
+        }
         self.fold_lanes("max_axis", axis, keepdim, lane_max)
     }
 
