@@ -755,7 +755,9 @@ fn backward_after_take_says_the_tape_is_spent() {
     tape.take(w);
     let message = panic_message(|| loss.backward());
     assert!(
-        message.starts_with("backward: the tape is spent: the value of #0 (created at tests/errors.rs:"),
+        message.starts_with(
+            "backward: the tape is spent: the value of #0 (created at tests/errors.rs:"
+        ),
         "{message}"
     );
     assert!(!message.contains("tanh"), "{message}");

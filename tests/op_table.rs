@@ -74,11 +74,11 @@ fn every_row_passes_gradcheck_and_gradgradcheck() {
             let inputs = inputs(row, seed);
             let f = function(|v| weighted_sum((row.apply)(v)));
             let elements: usize = inputs.iter().map(Tensor::len).sum();
-            let report = gradcheck(&inputs, &f)
-                .unwrap_or_else(|error| panic!("{}: {error}", row.name));
+            let report =
+                gradcheck(&inputs, f).unwrap_or_else(|error| panic!("{}: {error}", row.name));
             assert_eq!(report.elements, elements, "{}: not every element", row.name);
-            let report = gradgradcheck(&inputs, &f)
-                .unwrap_or_else(|error| panic!("{}: {error}", row.name));
+            let report =
+                gradgradcheck(&inputs, f).unwrap_or_else(|error| panic!("{}: {error}", row.name));
             assert_eq!(report.elements, elements * elements, "{}", row.name);
             // The one rule, evaluated (`backward`) and recorded (`grad`): the same ops in the same
             // order, so the same bits.
@@ -137,7 +137,9 @@ fn impl_op_types(text: &str) -> BTreeSet<String> {
 /// The backticked names in the first column of the table between `<!-- ops` and `<!-- /ops -->`.
 fn readme_ops(readme: &str) -> BTreeSet<String> {
     let start = readme.find("<!-- ops").expect("the README's op list");
-    let end = readme.find("<!-- /ops -->").expect("the end of the op list");
+    let end = readme
+        .find("<!-- /ops -->")
+        .expect("the end of the op list");
     (readme[start..end].lines())
         .filter(|line| line.starts_with("| `"))
         .flat_map(|line| backticked(line.split('|').nth(1).unwrap()))
@@ -149,7 +151,12 @@ fn module_table(module: &str) -> BTreeSet<(String, String)> {
     let mut pairs = BTreeSet::new();
     for line in module.lines().filter_map(|l| l.strip_prefix("//! | `")) {
         let mut columns = line.split('|');
-        let file = columns.next().unwrap().trim().trim_end_matches('`').to_string();
+        let file = columns
+            .next()
+            .unwrap()
+            .trim()
+            .trim_end_matches('`')
+            .to_string();
         let ops = columns.next().unwrap();
         let ops = ops.split(" (").next().unwrap(); // what follows in parentheses is a remark
         for op in backticked(ops) {
@@ -182,7 +189,9 @@ fn disagreements(sources: &Sources, rows: &[(&str, &str, &str, Kind)]) -> Vec<St
         .map(|row| row.0.to_string())
         .collect();
     for extra in sources.readme_ops.difference(&listed) {
-        found.push(format!("the README lists {extra}, which is no row of kind Op"));
+        found.push(format!(
+            "the README lists {extra}, which is no row of kind Op"
+        ));
     }
     for missing in listed.difference(&sources.readme_ops) {
         found.push(format!("the README's op list lacks {missing}"));
@@ -191,10 +200,16 @@ fn disagreements(sources: &Sources, rows: &[(&str, &str, &str, Kind)]) -> Vec<St
         .map(|row| (row.2.to_string(), row.0.to_string()))
         .collect();
     for extra in sources.module_table.difference(&placed) {
-        found.push(format!("the ops module's table has {} in {}, which no row says", extra.1, extra.0));
+        found.push(format!(
+            "the ops module's table has {} in {}, which no row says",
+            extra.1, extra.0
+        ));
     }
     for missing in placed.difference(&sources.module_table) {
-        found.push(format!("the ops module's table lacks {} in {}", missing.1, missing.0));
+        found.push(format!(
+            "the ops module's table lacks {} in {}",
+            missing.1, missing.0
+        ));
     }
     found
 }
@@ -275,9 +290,7 @@ fn cube(x: Var<'_>) -> Var<'_> {
 fn a_user_op_with_one_rule_gets_every_order() {
     let inputs = [Tensor::from_rows(&[[0.5, -1.5, 2.0], [0.1, -0.3, 1.2]])];
     let strict = GradCheck::default().atol(1e-7);
-    strict
-        .check(&inputs, |v| weighted_sum(cube(v[0])))
-        .unwrap();
+    strict.check(&inputs, |v| weighted_sum(cube(v[0]))).unwrap();
     strict
         .check_second_order(&inputs, |v| weighted_sum(cube(v[0]).sin()))
         .unwrap();

@@ -124,7 +124,12 @@ fn random_graph(rng: &mut StdRng, steps: usize, one_percent_off: bool) -> Graph 
         };
         let value = apply_step(&scratch, &step, &values);
         // Keep values in a range where finite differences are accurate.
-        if value.value().data().iter().any(|v| !v.is_finite() || v.abs() > 1e3) {
+        if value
+            .value()
+            .data()
+            .iter()
+            .any(|v| !v.is_finite() || v.abs() > 1e3)
+        {
             continue;
         }
         values.push(value);
@@ -152,7 +157,11 @@ fn analytic(graph: &Graph, tape: &mut Tape) -> Vec<Tensor> {
             let grad = first.get(x).cloned();
             assert_eq!(grad.as_ref(), second.get(x), "backward twice differs");
             let grad = grad.unwrap_or_else(|| Tensor::zeros(x.value().shape()));
-            assert_eq!(grad, recorded.value(), "evaluated and recorded rules differ");
+            assert_eq!(
+                grad,
+                recorded.value(),
+                "evaluated and recorded rules differ"
+            );
             grad
         })
         .collect()
@@ -232,7 +241,10 @@ fn random_graphs_match_finite_differences() {
             );
         }
         for step in &graph.steps {
-            used[OPS.iter().position(|row| std::ptr::eq(row, step.row)).unwrap()] += 1;
+            used[OPS
+                .iter()
+                .position(|row| std::ptr::eq(row, step.row))
+                .unwrap()] += 1;
         }
         checked += 1;
     }

@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-
 use crate::functional::{hessian_of, vars_on};
 use crate::tensor::{Shape, unravel};
 use crate::{Tape, Tensor, Var};
@@ -177,11 +176,12 @@ where
 /// [`GradCheck::check_second_order`] with PyTorch's default tolerances: second derivatives
 /// against central finite differences of the first. PyTorch: `torch.autograd.gradgradcheck`.
 ///
-/// `f` builds a scalar from one variable per input tensor. It checks that the two backwards of
-/// every op on the way give the same first derivatives, then that every entry of the Hessian
-/// (the tape's gradient, differentiated on the tape) matches the finite difference of the
-/// gradient. An op without [`backward_on_tape`](crate::ops::Op::backward_on_tape) makes it panic,
-/// naming the op.
+/// `f` builds a scalar from one variable per input tensor. It checks that every entry of the
+/// Hessian (the tape's gradient, differentiated on the tape) matches the finite difference of the
+/// gradient. Like PyTorch's, it assumes the first derivatives passed [`gradcheck`]: a wrong rule
+/// gives consistently wrong second derivatives. An op whose rule calls
+/// [`not_differentiable`](crate::ops::BackwardArgs::not_differentiable) makes it panic, naming
+/// the op.
 ///
 /// ```
 /// use tapegrad::{Tensor, gradgradcheck};

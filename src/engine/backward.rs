@@ -124,7 +124,10 @@ fn walk<'t>(
         by_node[root.0] = Some(seed);
     }
     // Reused from node to node; on the stack for ops of up to four inputs.
-    let (mut inputs, mut wanted) = (SmallVec::<[Var<'t>; 4]>::new(), SmallVec::<[bool; 4]>::new());
+    let (mut inputs, mut wanted) = (
+        SmallVec::<[Var<'t>; 4]>::new(),
+        SmallVec::<[bool; 4]>::new(),
+    );
     for id in (0..=root.0).rev() {
         let Some(grad_output) = by_node[id] else {
             continue; // nothing that reaches the output flows through here
@@ -224,8 +227,10 @@ pub(crate) fn replay_rule(tape: &Tape, id: NodeId, grad_output: &Tensor) -> Vec<
         let NodeKind::Op(op) = &node.kind else {
             return Vec::new();
         };
-        let inputs: SmallVec<[Var<'_>; 4]> = node.inputs.iter().map(|&i| Var { tape, id: i }).collect();
-        let wanted: SmallVec<[bool; 4]> = node.inputs.iter().map(|i| nodes[i.0].needs_grad).collect();
+        let inputs: SmallVec<[Var<'_>; 4]> =
+            node.inputs.iter().map(|&i| Var { tape, id: i }).collect();
+        let wanted: SmallVec<[bool; 4]> =
+            node.inputs.iter().map(|i| nodes[i.0].needs_grad).collect();
         (Arc::clone(op), inputs, wanted, node.location)
     };
     tape.evaluating(|| {

@@ -38,7 +38,7 @@ pub(crate) enum NodeKind {
     /// A leaf without a gradient ([`Tape::constant`]).
     Constant,
     /// The output of an op; the op keeps whatever its backward needs. Shared, so that the
-    /// on-tape walk can call it while it records new nodes on the same tape.
+    /// walk can call its rule while the rule records new nodes on the same tape.
     Op(Arc<dyn Op>),
     /// The output of an op on a [`Tape::no_grad`] tape: the value and the op's name, no op.
     Evaluated(&'static str),

@@ -6,8 +6,8 @@ mod hessian;
 
 use smallvec::SmallVec;
 
-pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub(crate) use hessian::hessian_of;
+pub use hessian::{Sharpness, hessian, hvp, sharpness};
 
 use crate::{Tape, Tensor, Var};
 

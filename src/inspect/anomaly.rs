@@ -7,8 +7,8 @@
 use std::fmt;
 use std::panic::Location;
 
-use crate::engine::{Node, NodeKind, replay_rule};
 use super::min_mean_max;
+use crate::engine::{Node, NodeKind, replay_rule};
 use crate::{Gradients, NodeId, Tape, Tensor};
 
 /// Which walk the non-finite number appeared in.

@@ -49,10 +49,7 @@ impl Op for Mul {
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (a, b, g) = (args.inputs[0], args.inputs[1], args.grad_output);
-        vec![
-            args.wants(0).then(|| g * b),
-            args.wants(1).then(|| g * a),
-        ]
+        vec![args.wants(0).then(|| g * b), args.wants(1).then(|| g * a)]
     }
 }
 

@@ -209,9 +209,7 @@ impl Op for Reshape {
         inputs[0].reshape(&self.0)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(
-            args.grad_output.reshape(&args.inputs[0].shape()),
-        )]
+        vec![Some(args.grad_output.reshape(&args.inputs[0].shape()))]
     }
 }
 

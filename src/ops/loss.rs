@@ -83,9 +83,7 @@ impl Op for BinaryCrossEntropyWithLogits {
         let logits = args.inputs[0];
         let targets = logits.tape().constant(self.targets.clone());
         let residual = logits.sigmoid() - targets;
-        vec![Some(
-            residual * (args.grad_output * self.element_weight()),
-        )]
+        vec![Some(residual * (args.grad_output * self.element_weight()))]
     }
 }
 

@@ -1,6 +1,6 @@
 //! Elementwise functions of one variable that are piecewise linear: `relu`, `leaky_relu` and
 //! `abs`. Each backward multiplies by the slope on the input's side of the kink, and the slope is
-//! constant there, so the on-tape backward records it as a constant: its own derivative is 0.
+//! constant there, so the rule puts it on the tape as a constant: its own derivative is 0.
 
 use super::{BackwardArgs, InputGrads, Op};
 use crate::{Tensor, Var};

@@ -16,9 +16,7 @@ impl Op for Sum {
         inputs[0].sum()
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(
-            args.grad_output.broadcast_to(&args.inputs[0].shape()),
-        )]
+        vec![Some(args.grad_output.broadcast_to(&args.inputs[0].shape()))]
     }
 }
 

@@ -57,9 +57,7 @@ impl Op for Unnarrow {
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let len = args.inputs[0].shape()[self.axis];
-        vec![Some(
-            args.grad_output.narrow(self.axis, self.start, len),
-        )]
+        vec![Some(args.grad_output.narrow(self.axis, self.start, len))]
     }
 }
 

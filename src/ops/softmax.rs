@@ -206,9 +206,15 @@ impl Op for CrossEntropy {
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // softmax(z) as the forward kept it, recorded as the softmax of the logits that it is, so
         // that a second derivative flows on through softmax's own rule.
-        let probabilities =
-            (args.tape()).apply_with_output(Softmax { axis: 1 }, &[args.inputs[0]], self.probabilities());
-        vec![Some(args.tape().apply(self.rule(), &[probabilities, args.grad_output]))]
+        let probabilities = (args.tape()).apply_with_output(
+            Softmax { axis: 1 },
+            &[args.inputs[0]],
+            self.probabilities(),
+        );
+        vec![Some(
+            args.tape()
+                .apply(self.rule(), &[probabilities, args.grad_output]),
+        )]
     }
 }
 

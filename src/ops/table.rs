@@ -122,71 +122,240 @@ macro_rules! row {
 /// assert_eq!((tanh.apply)(&[x]).value(), Tensor::scalar(0.5).tanh());
 /// ```
 pub static OPS: &[OpRow] = &[
-    row!(Add, "add", "arith.rs", Op, [ANY, (&[1, 3], Domain::Any)], |v| v[0] + v[1]),
-    row!(Sub, "sub", "arith.rs", Op, [ANY, (&[3], Domain::Any)], |v| v[0] - v[1]),
-    row!(Mul, "mul", "arith.rs", Op, [ANY, (&[2, 1], Domain::Any)], |v| v[0] * v[1]),
-    row!(Div, "div", "arith.rs", Op, [ANY, (M23, Domain::AwayFromZero)], |v| v[0] / v[1]),
+    row!(
+        Add,
+        "add",
+        "arith.rs",
+        Op,
+        [ANY, (&[1, 3], Domain::Any)],
+        |v| v[0] + v[1]
+    ),
+    row!(
+        Sub,
+        "sub",
+        "arith.rs",
+        Op,
+        [ANY, (&[3], Domain::Any)],
+        |v| v[0] - v[1]
+    ),
+    row!(
+        Mul,
+        "mul",
+        "arith.rs",
+        Op,
+        [ANY, (&[2, 1], Domain::Any)],
+        |v| v[0] * v[1]
+    ),
+    row!(
+        Div,
+        "div",
+        "arith.rs",
+        Op,
+        [ANY, (M23, Domain::AwayFromZero)],
+        |v| v[0] / v[1]
+    ),
     row!(Scale, "scale", "arith.rs", Op, [ANY], |v| v[0] * 1.5),
-    row!(DivScalar, "div_scalar", "arith.rs", Op, [ANY], |v| v[0] / 3.0),
+    row!(DivScalar, "div_scalar", "arith.rs", Op, [ANY], |v| v[0]
+        / 3.0),
     row!(Shift, "shift", "arith.rs", Op, [ANY], |v| v[0] + 0.5),
     row!(Tanh, "tanh", "unary.rs", Op, [ANY], |v| v[0].tanh()),
     row!(Exp, "exp", "unary.rs", Op, [ANY], |v| v[0].exp()),
-    row!(Log, "log", "unary.rs", Op, [(M23, Domain::Positive)], |v| v[0].log()),
-    row!(Sigmoid, "sigmoid", "unary.rs", Op, [ANY], |v| v[0].sigmoid()),
-    row!(Sqrt, "sqrt", "unary.rs", Op, [(M23, Domain::Positive)], |v| v[0].sqrt()),
+    row!(Log, "log", "unary.rs", Op, [(M23, Domain::Positive)], |v| v
+        [0]
+    .log()),
+    row!(Sigmoid, "sigmoid", "unary.rs", Op, [ANY], |v| v[0]
+        .sigmoid()),
+    row!(
+        Sqrt,
+        "sqrt",
+        "unary.rs",
+        Op,
+        [(M23, Domain::Positive)],
+        |v| v[0].sqrt()
+    ),
     row!(Square, "square", "unary.rs", Op, [ANY], |v| v[0].square()),
-    row!(PowF, "powf", "unary.rs", Op, [(M23, Domain::Positive)], |v| v[0].powf(1.5)),
+    row!(
+        PowF,
+        "powf",
+        "unary.rs",
+        Op,
+        [(M23, Domain::Positive)],
+        |v| v[0].powf(1.5)
+    ),
     row!(Sin, "sin", "unary.rs", Op, [ANY], |v| v[0].sin()),
     row!(Cos, "cos", "unary.rs", Op, [ANY], |v| v[0].cos()),
-    row!(TanhBackward, "tanh_backward", "unary.rs", Rule, [ANY, ANY], |v| v[0].tanh_backward(v[1])),
-    row!(Relu, "relu", "piecewise.rs", Op, [(M23, Domain::AwayFromZero)], |v| v[0].relu()),
-    row!(LeakyRelu, "leaky_relu", "piecewise.rs", Op, [(M23, Domain::AwayFromZero)], |v| {
-        v[0].leaky_relu(0.1)
-    }),
-    row!(Abs, "abs", "piecewise.rs", Op, [(M23, Domain::AwayFromZero)], |v| v[0].abs()),
-    row!(MatMul, "matmul", "linalg.rs", Op, [ANY, (&[3, 4], Domain::Any)], |v| v[0].matmul(v[1])),
-    row!(Affine, "affine", "linalg.rs", Op, [ANY, (&[3, 4], Domain::Any), (&[1, 4], Domain::Any)], |v| {
-        v[0].affine(v[1], v[2])
-    }),
-    row!(Transpose, "transpose", "linalg.rs", Op, [ANY], |v| v[0].transpose()),
-    row!(Reshape, "reshape", "linalg.rs", Op, [ANY], |v| v[0].reshape(&[3, 2])),
-    row!(MatMulT, "matmul_t", "linalg.rs", Rule, [ANY, (&[4, 3], Domain::Any)], |v| v[0].matmul_t(v[1])),
-    row!(TMatMul, "t_matmul", "linalg.rs", Rule, [(&[3, 2], Domain::Any), (&[3, 4], Domain::Any)], |v| {
-        v[0].t_matmul(v[1])
-    }),
+    row!(
+        TanhBackward,
+        "tanh_backward",
+        "unary.rs",
+        Rule,
+        [ANY, ANY],
+        |v| v[0].tanh_backward(v[1])
+    ),
+    row!(
+        Relu,
+        "relu",
+        "piecewise.rs",
+        Op,
+        [(M23, Domain::AwayFromZero)],
+        |v| v[0].relu()
+    ),
+    row!(
+        LeakyRelu,
+        "leaky_relu",
+        "piecewise.rs",
+        Op,
+        [(M23, Domain::AwayFromZero)],
+        |v| { v[0].leaky_relu(0.1) }
+    ),
+    row!(
+        Abs,
+        "abs",
+        "piecewise.rs",
+        Op,
+        [(M23, Domain::AwayFromZero)],
+        |v| v[0].abs()
+    ),
+    row!(
+        MatMul,
+        "matmul",
+        "linalg.rs",
+        Op,
+        [ANY, (&[3, 4], Domain::Any)],
+        |v| v[0].matmul(v[1])
+    ),
+    row!(
+        Affine,
+        "affine",
+        "linalg.rs",
+        Op,
+        [ANY, (&[3, 4], Domain::Any), (&[1, 4], Domain::Any)],
+        |v| { v[0].affine(v[1], v[2]) }
+    ),
+    row!(Transpose, "transpose", "linalg.rs", Op, [ANY], |v| v[0]
+        .transpose()),
+    row!(Reshape, "reshape", "linalg.rs", Op, [ANY], |v| v[0]
+        .reshape(&[3, 2])),
+    row!(
+        MatMulT,
+        "matmul_t",
+        "linalg.rs",
+        Rule,
+        [ANY, (&[4, 3], Domain::Any)],
+        |v| v[0].matmul_t(v[1])
+    ),
+    row!(
+        TMatMul,
+        "t_matmul",
+        "linalg.rs",
+        Rule,
+        [(&[3, 2], Domain::Any), (&[3, 4], Domain::Any)],
+        |v| { v[0].t_matmul(v[1]) }
+    ),
     row!(Sum, "sum", "reduce.rs", Op, [ANY], |v| v[0].sum()),
     row!(Mean, "mean", "reduce.rs", Op, [ANY], |v| v[0].mean()),
-    row!(SumAxis, "sum_axis", "reduce.rs", Op, [ANY], |v| v[0].sum_axis(1, false)),
-    row!(MeanAxis, "mean_axis", "reduce.rs", Op, [ANY], |v| v[0].mean_axis(0, true)),
-    row!(MaxAxis, "max_axis", "reduce.rs", Op, [(M23, Domain::Distinct)], |v| v[0].max_axis(1, false)),
-    row!(Narrow, "narrow", "select.rs", Op, [ANY], |v| v[0].narrow(1, 0, 2)),
-    row!(IndexSelect, "index_select", "select.rs", Op, [(&[3, 2], Domain::Any)], |v| {
-        v[0].index_select(&[0, 2, 0])
-    }),
-    row!(Concat, "concat", "select.rs", Op, [(&[1, 3], Domain::Any), ANY], |v| concat(v, 0)),
+    row!(SumAxis, "sum_axis", "reduce.rs", Op, [ANY], |v| v[0]
+        .sum_axis(1, false)),
+    row!(MeanAxis, "mean_axis", "reduce.rs", Op, [ANY], |v| v[0]
+        .mean_axis(0, true)),
+    row!(
+        MaxAxis,
+        "max_axis",
+        "reduce.rs",
+        Op,
+        [(M23, Domain::Distinct)],
+        |v| v[0].max_axis(1, false)
+    ),
+    row!(Narrow, "narrow", "select.rs", Op, [ANY], |v| v[0]
+        .narrow(1, 0, 2)),
+    row!(
+        IndexSelect,
+        "index_select",
+        "select.rs",
+        Op,
+        [(&[3, 2], Domain::Any)],
+        |v| { v[0].index_select(&[0, 2, 0]) }
+    ),
+    row!(
+        Concat,
+        "concat",
+        "select.rs",
+        Op,
+        [(&[1, 3], Domain::Any), ANY],
+        |v| concat(v, 0)
+    ),
     row!(Unnarrow, "unnarrow", "select.rs", Rule, [ANY], |v| {
-        let unnarrow = Unnarrow { axis: 1, start: 0, length: 4 };
+        let unnarrow = Unnarrow {
+            axis: 1,
+            start: 0,
+            length: 4,
+        };
         v[0].tape().apply(unnarrow, &[v[0]])
     }),
-    row!(IndexAdd, "index_add", "select.rs", Rule, [(&[3, 2], Domain::Any)], |v| {
-        let index_add = IndexAdd { indices: vec![0, 2, 0], rows: 4 };
-        v[0].tape().apply(index_add, &[v[0]])
-    }),
-    row!(Softmax, "softmax", "softmax.rs", Op, [ANY], |v| v[0].softmax(1)),
-    row!(LogSoftmax, "log_softmax", "softmax.rs", Op, [ANY], |v| v[0].log_softmax(0)),
-    row!(CrossEntropy, "cross_entropy", "softmax.rs", Op, [ANY], |v| {
-        v[0].cross_entropy(&[0, 2], Reduction::Mean)
-    }),
-    row!(CrossEntropyBackward, "cross_entropy_backward", "softmax.rs", Rule, [ANY, (&[], Domain::Any)], |v| {
-        v[0].tape().apply(CrossEntropyBackward::new(&[0, 2], Reduction::Sum), v)
-    }),
-    row!(BinaryCrossEntropyWithLogits, "binary_cross_entropy_with_logits", "loss.rs", Op, [ANY], |v| {
-        let targets = Tensor::from_rows(&[[0.0, 1.0, 0.25], [1.0, 0.5, 0.0]]);
-        v[0].binary_cross_entropy_with_logits(&targets, Reduction::Mean)
-    }),
-    row!(Accumulate, "accumulate", "engine", Engine, [ANY, ANY], |v| v[0].tape().apply(Accumulate, v)),
-    row!(SumTo, "sum_to", "engine", Engine, [ANY], |v| v[0].sum_to(&[1, 3])),
-    row!(BroadcastTo, "broadcast_to", "engine", Engine, [(&[1, 3], Domain::Any)], |v| {
-        v[0].broadcast_to(&[2, 3])
-    }),
+    row!(
+        IndexAdd,
+        "index_add",
+        "select.rs",
+        Rule,
+        [(&[3, 2], Domain::Any)],
+        |v| {
+            let index_add = IndexAdd {
+                indices: vec![0, 2, 0],
+                rows: 4,
+            };
+            v[0].tape().apply(index_add, &[v[0]])
+        }
+    ),
+    row!(Softmax, "softmax", "softmax.rs", Op, [ANY], |v| v[0]
+        .softmax(1)),
+    row!(LogSoftmax, "log_softmax", "softmax.rs", Op, [ANY], |v| v[0]
+        .log_softmax(0)),
+    row!(
+        CrossEntropy,
+        "cross_entropy",
+        "softmax.rs",
+        Op,
+        [ANY],
+        |v| { v[0].cross_entropy(&[0, 2], Reduction::Mean) }
+    ),
+    row!(
+        CrossEntropyBackward,
+        "cross_entropy_backward",
+        "softmax.rs",
+        Rule,
+        [ANY, (&[], Domain::Any)],
+        |v| {
+            v[0].tape()
+                .apply(CrossEntropyBackward::new(&[0, 2], Reduction::Sum), v)
+        }
+    ),
+    row!(
+        BinaryCrossEntropyWithLogits,
+        "binary_cross_entropy_with_logits",
+        "loss.rs",
+        Op,
+        [ANY],
+        |v| {
+            let targets = Tensor::from_rows(&[[0.0, 1.0, 0.25], [1.0, 0.5, 0.0]]);
+            v[0].binary_cross_entropy_with_logits(&targets, Reduction::Mean)
+        }
+    ),
+    row!(
+        Accumulate,
+        "accumulate",
+        "engine",
+        Engine,
+        [ANY, ANY],
+        |v| v[0].tape().apply(Accumulate, v)
+    ),
+    row!(SumTo, "sum_to", "engine", Engine, [ANY], |v| v[0]
+        .sum_to(&[1, 3])),
+    row!(
+        BroadcastTo,
+        "broadcast_to",
+        "engine",
+        Engine,
+        [(&[1, 3], Domain::Any)],
+        |v| { v[0].broadcast_to(&[2, 3]) }
+    ),
 ];

@@ -133,10 +133,12 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
-        if let ([value], true) = (&self.data[..], self.shape.iter().all(|&len| len == 1)) {
-            if self.shape.len() <= shape.len() {
-                return Tensor::filled("broadcast_to", shape, *value); // a scalar's gradient, spread
-            }
+        let one_element = self.shape.iter().all(|&len| len == 1);
+        if let ([value], true) = (
+            &self.data[..],
+            one_element && self.shape.len() <= shape.len(),
+        ) {
+            return Tensor::filled("broadcast_to", shape, *value); // a scalar's gradient, spread
         }
         if broadcast_shapes("broadcast_to", self.shape(), shape).as_slice() != shape {
             shape_panic(

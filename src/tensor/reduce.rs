@@ -4,8 +4,8 @@
 //! An axis splits a shape into `outer × len × inner`; a *lane* is the `len` elements that share
 //! one outer and one inner index. Every axis op here works lane by lane.
 
-use super::math::{WithExp, exp_in_place, run_with_exp};
 use super::few_columns::with_width;
+use super::math::{WithExp, exp_in_place, run_with_exp};
 use super::{Shape, Tensor, shape_panic};
 
 impl Tensor {

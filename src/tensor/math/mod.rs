@@ -180,7 +180,10 @@ impl Tensor {
     /// # #![allow(deprecated)]
     /// assert_eq!(tapegrad::Tensor::scalar(1.0).ln().item(), 0.0);
     /// ```
-    #[deprecated(since = "0.2.0", note = "renamed to `log`, the name `Var` and PyTorch use")]
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed to `log`, the name `Var` and PyTorch use"
+    )]
     pub fn ln(&self) -> Tensor {
         self.log()
     }
