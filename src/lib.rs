@@ -90,7 +90,9 @@ pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck, gradg
 pub use hessian::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::Summary;
 pub use ops::Reduction;
-pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads};
+pub use tensor::{
+    MAX_THREADS_PER_CORE, Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads,
+};
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -16,7 +16,10 @@ fn panic_message<T>(f: impl FnOnce() -> T) -> String {
         Ok(_) => panic!("expected a panic"),
         Err(payload) => payload,
     };
-    match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
+    match (
+        payload.downcast_ref::<String>(),
+        payload.downcast_ref::<&str>(),
+    ) {
         (Some(message), _) => message.clone(),
         (None, Some(message)) => (*message).to_owned(),
         (None, None) => panic!("panic payload is not a string"),
@@ -142,12 +145,22 @@ fn any_params_round_trip_names_order_and_values() {
 fn a_file_holds_pytorchs_layout_and_a_square_layer_loads_back_untransposed() {
     let mut params = Params::new();
     let weight = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]); // [in, out]
-    Linear::from_weights(&mut params, "fc", weight.clone(), Tensor::from_slice(&[5.0, 6.0]));
+    Linear::from_weights(
+        &mut params,
+        "fc",
+        weight.clone(),
+        Tensor::from_slice(&[5.0, 6.0]),
+    );
     let file = Params::from_safetensors(&params.to_safetensors()).unwrap();
     assert_eq!(file.get("fc.weight").unwrap(), &weight.transpose());
     assert_eq!(file.get("fc.bias").unwrap().shape(), &[2]);
     let mut model = Params::new();
-    Linear::from_weights(&mut model, "fc", Tensor::zeros(&[2, 2]), Tensor::zeros(&[2]));
+    Linear::from_weights(
+        &mut model,
+        "fc",
+        Tensor::zeros(&[2, 2]),
+        Tensor::zeros(&[2]),
+    );
     model.replace_from(file).unwrap();
     assert_eq!(model.get("fc.weight").unwrap(), &weight);
     assert_eq!(model.get("fc.bias").unwrap().shape(), &[1, 2]);
@@ -157,7 +170,12 @@ fn a_file_holds_pytorchs_layout_and_a_square_layer_loads_back_untransposed() {
 fn files_without_a_version_load_in_the_layout_they_were_written_in() {
     let square = || {
         let mut model = Params::new();
-        Linear::from_weights(&mut model, "fc", Tensor::zeros(&[2, 2]), Tensor::zeros(&[2]));
+        Linear::from_weights(
+            &mut model,
+            "fc",
+            Tensor::zeros(&[2, 2]),
+            Tensor::zeros(&[2]),
+        );
         model
     };
     let weight = vec![1.0, 2.0, 3.0, 4.0];
@@ -186,7 +204,10 @@ fn files_without_a_version_load_in_the_layout_they_were_written_in() {
     model
         .replace_from(Params::from_safetensors(&torch).unwrap())
         .unwrap();
-    assert_eq!(model.get("fc.weight").unwrap().data(), &[1.0, 3.0, 2.0, 4.0]);
+    assert_eq!(
+        model.get("fc.weight").unwrap().data(),
+        &[1.0, 3.0, 2.0, 4.0]
+    );
     // A version this tapegrad does not know is refused.
     let future = raw_safetensors(
         &[("w", &[1], vec![0.0])],
@@ -194,7 +215,10 @@ fn files_without_a_version_load_in_the_layout_they_were_written_in() {
     );
     let error = Params::from_safetensors(&future).unwrap_err();
     assert!(matches!(error, WeightsError::Layout { .. }), "{error}");
-    assert!(error.to_string().contains("layout version \"3\""), "{error}");
+    assert!(
+        error.to_string().contains("layout version \"3\""),
+        "{error}"
+    );
 }
 
 #[test]
@@ -248,6 +272,10 @@ fn a_save_that_fails_midway_leaves_the_old_file() {
     let survived = Params::load(&path);
     std::fs::remove_dir_all(&dir).unwrap();
     // SIGXFSZ: the child was stopped by the limit while writing, not by anything else.
-    assert_eq!(status.signal(), Some(25), "the child was not stopped midway: {status}");
+    assert_eq!(
+        status.signal(),
+        Some(25),
+        "the child was not stopped midway: {status}"
+    );
     assert_eq!(survived.unwrap().get("w"), old.get("w"));
 }
