@@ -345,30 +345,35 @@ fn weights_written_by_python_safetensors_load_with_names_shapes_and_values() {
         )
         .unwrap()
     };
+    // As stored: torch.nn.Linear's [out, in] and [out].
     assert_eq!(
         loaded.get("fc1.weight").unwrap(),
-        &counting(&[2, 3], 0.125, 1.0)
+        &counting(&[3, 2], 0.125, 1.0)
     );
-    assert_eq!(
-        loaded.get("fc1.bias").unwrap(),
-        &counting(&[1, 3], 0.25, 1.0)
-    );
+    assert_eq!(loaded.get("fc1.bias").unwrap(), &counting(&[3], 0.25, 1.0));
     assert_eq!(
         loaded.get("fc2.weight").unwrap(),
-        &counting(&[3, 2], 0.375, -1.0)
+        &counting(&[2, 3], 0.375, -1.0)
     );
     assert_eq!(
         loaded.get("fc2.bias").unwrap().data(),
         &[1e-300, 1.0 + f64::EPSILON]
     );
 
-    // Into a model of the same architecture, by name.
+    // Into a model of the same architecture, by name, in its [in, out] and [1, out] layout.
     let mut rng = StdRng::seed_from_u64(0);
     let mut params = Params::new();
     Linear::new(&mut params, "fc1", 2, 3, &mut rng);
     Linear::new(&mut params, "fc2", 3, 2, &mut rng);
     params.load_into(path).unwrap();
-    assert_eq!(params.get("fc2.weight"), loaded.get("fc2.weight"));
+    assert_eq!(
+        params.get("fc2.weight").unwrap(),
+        &loaded.get("fc2.weight").unwrap().transpose()
+    );
+    assert_eq!(
+        params.get("fc2.bias").unwrap(),
+        &loaded.get("fc2.bias").unwrap().reshape(&[1, 2])
+    );
 
     // Not into another one: one line naming what does not fit.
     let mut wider = Params::new();
@@ -377,7 +382,7 @@ fn weights_written_by_python_safetensors_load_with_names_shapes_and_values() {
     let error = wider.load_into(path).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "tensor fc1.weight has shape [2, 3], the model's [2, 4]"
+        "tensor fc1.weight has shape [3, 2], the model's [4, 2]"
     );
     let mut other = Params::new();
     other.insert("w", Tensor::zeros(&[1]));

@@ -279,3 +279,101 @@ fn a_save_that_fails_midway_leaves_the_old_file() {
     );
     assert_eq!(survived.unwrap().get("w"), old.get("w"));
 }
+
+// ---- PyTorch, both ways, against fixtures written by scripts/torch_fixtures.py ----
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The 3-4-4-2 tanh network of `scripts/torch_fixtures.py`, its weights exact binary fractions.
+fn formula_mlp(params: &mut Params) -> Mlp {
+    let sizes = [3, 4, 4, 2];
+    let layers = sizes.windows(2).enumerate().map(|(l, pair)| {
+        let (inputs, outputs) = (pair[0], pair[1]);
+        let weight = (0..inputs * outputs)
+            .map(|k| ((k * 7 + l * 3) % 13) as f64 / 8.0 - 0.75)
+            .collect();
+        let bias = (0..outputs).map(|k| ((k + l) % 5) as f64 / 4.0 - 0.5);
+        (
+            Tensor::new(weight, &[inputs, outputs]).unwrap(),
+            Tensor::from_slice(&bias.collect::<Vec<_>>()),
+        )
+    });
+    Mlp::from_weights(params, "mlp", layers, Activation::Tanh)
+}
+
+/// The script's input: five rows of three exact binary fractions.
+fn torch_input() -> Tensor {
+    let values = (0..15)
+        .map(|k| ((k * 5) % 11) as f64 / 4.0 - 1.25)
+        .collect();
+    Tensor::new(values, &[5, 3]).unwrap()
+}
+
+fn logits(model: &Mlp, params: &Params, x: &Tensor) -> Tensor {
+    let tape = Tape::no_grad();
+    model
+        .forward(&params.copied_to(&tape), tape.constant(x.clone()))
+        .value()
+}
+
+fn assert_close(got: &Tensor, want: &Tensor) {
+    assert_eq!(got.shape(), want.shape());
+    for (a, b) in got.data().iter().zip(want.data()) {
+        assert!((a - b).abs() <= 1e-12, "{got} vs PyTorch's {want}");
+    }
+}
+
+/// Writes `tests/fixtures/tapegrad_mlp.safetensors`, which `scripts/torch_fixtures.py` loads:
+/// `cargo test --test weights -- --ignored write_tapegrad_mlp_fixture`, then the script.
+#[test]
+#[ignore = "writes a fixture: run by hand before scripts/torch_fixtures.py"]
+fn write_tapegrad_mlp_fixture() {
+    let mut params = Params::new();
+    formula_mlp(&mut params);
+    params.save(fixture("tapegrad_mlp.safetensors")).unwrap();
+}
+
+#[test]
+fn pytorch_loads_tapegrads_weights_and_computes_its_outputs() {
+    let mut params = Params::new();
+    let model = formula_mlp(&mut params);
+    // The committed file, which PyTorch loaded with strict=True, is what tapegrad writes today.
+    let committed = Params::load(fixture("tapegrad_mlp.safetensors")).unwrap();
+    let written = Params::from_safetensors(&params.to_safetensors()).unwrap();
+    assert_eq!(names(&committed), names(&written));
+    for ((_, name, a), (_, _, b)) in committed.iter().zip(written.iter()) {
+        assert_eq!(a, b, "{name}");
+    }
+    assert_eq!(committed.get("mlp.2.weight").unwrap().shape(), &[4, 4]);
+    assert_eq!(committed.get("mlp.4.weight").unwrap().shape(), &[2, 4]); // [out, in]
+    let torch = Params::load(fixture("torch_outputs.safetensors")).unwrap();
+    let x = torch.get("input").unwrap();
+    assert_eq!(x, &torch_input());
+    assert_close(
+        &logits(&model, &params, x),
+        torch.get("tapegrad_mlp").unwrap(),
+    );
+}
+
+#[test]
+fn tapegrad_loads_pytorchs_weights_and_computes_its_outputs() {
+    let mut params = Params::new();
+    let mut rng = StdRng::seed_from_u64(9);
+    let model = Mlp::new(
+        &mut params,
+        "mlp",
+        &[3, 4, 4, 2],
+        Activation::Tanh,
+        &mut rng,
+    );
+    params.load_into(fixture("torch_mlp.safetensors")).unwrap();
+    let torch = Params::load(fixture("torch_outputs.safetensors")).unwrap();
+    assert_close(
+        &logits(&model, &params, torch.get("input").unwrap()),
+        torch.get("torch_mlp").unwrap(),
+    );
+}
