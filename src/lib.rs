@@ -28,7 +28,7 @@
 //! A two-layer network learning XOR, trained by gradient descent on a reused tape:
 //!
 //! ```
-//! use rand::{SeedableRng, rngs::StdRng};
+//! use tapegrad::rand::{SeedableRng, rngs::StdRng};
 //! use tapegrad::{Reduction, Tape, Tensor};
 //!
 //! let x = Tensor::from_rows(&[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);

@@ -49,7 +49,7 @@ pub fn make_moons_numpy(
 /// scikit-learn's numbers, even from a [`RandomState`]; for those, use [`make_moons_numpy`].
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::datasets::make_moons;
 ///
 /// let (x, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(0));

@@ -17,7 +17,7 @@ use crate::Tensor;
 /// there is.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::datasets::make_spiral;
 ///
 /// let (x, labels) = make_spiral(100, 3, 0.2, &mut StdRng::seed_from_u64(0));

@@ -17,7 +17,7 @@ use crate::{Tensor, Var};
 /// `a = √5`, and the bias rule).
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::nn::{Linear, Params};
 /// use tapegrad::{Tape, Tensor};
 ///
@@ -155,7 +155,7 @@ impl Activation {
 /// `mlp` is that `Sequential` (`load_state_dict(..., strict=True)`).
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::nn::{Activation, Mlp, Params};
 /// use tapegrad::{Reduction, Tape, Tensor};
 ///

@@ -5,7 +5,7 @@
 //! One training step, as in PyTorch, in four lines:
 //!
 //! ```
-//! use rand::{SeedableRng, rngs::StdRng};
+//! use tapegrad::rand::{SeedableRng, rngs::StdRng};
 //! use tapegrad::nn::{Activation, Mlp, Params, accuracy};
 //! use tapegrad::optim::{Adam, Optimizer};
 //! use tapegrad::{Reduction, Tape, Tensor};

@@ -69,6 +69,7 @@ struct Entry {
     name: Arc<str>,
     value: Tensor,
     trainable: bool,
+    #[cfg_attr(not(feature = "safetensors"), allow(dead_code))] // read by saving and loading
     layout: Layout,
 }
 
@@ -111,11 +112,13 @@ pub struct Params {
     /// Each name's position, so that lookups by name do not scan (a file of 40,000 tensors).
     by_name: HashMap<Arc<str>, usize>,
     /// Where these tensors came from, for a file without a layout version.
+    #[cfg_attr(not(feature = "safetensors"), allow(dead_code))]
     pub(crate) source: Source,
 }
 
 /// Where the tensors of a [`Params`] came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "safetensors"), allow(dead_code))]
 pub(crate) enum Source {
     /// Made in memory, or read from a file with tapegrad's layout version.
     Versioned,
@@ -197,6 +200,7 @@ impl Params {
         self.by_name.get(name).map(|&index| self.id_at(index))
     }
 
+    #[cfg(feature = "safetensors")]
     pub(crate) fn layout(&self, id: ParamId) -> Layout {
         self.entries[self.slot(id)].layout
     }
@@ -465,7 +469,15 @@ impl From<Vec<Option<Tensor>>> for ParamGrads {
 }
 
 impl ParamGrads {
-    /// The number of gradients (one per parameter, `None` included).
+    /// The number of gradients (one per parameter, `None` included): what an optimizer checks
+    /// against the number of parameters.
+    ///
+    /// ```
+    /// use tapegrad::nn::ParamGrads;
+    /// use tapegrad::Tensor;
+    /// let grads: ParamGrads = vec![Some(Tensor::scalar(1.0)), None].into();
+    /// assert_eq!((grads.len(), grads.is_empty()), (2, false));
+    /// ```
     pub fn len(&self) -> usize {
         self.by_param.len()
     }
