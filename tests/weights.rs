@@ -223,8 +223,8 @@ fn files_without_a_version_load_in_the_layout_they_were_written_in() {
 
 #[test]
 fn a_header_of_many_tensors_loads_in_linear_time() {
-    // On main: 40,000 empty tensors took 4.8 s (quadratic in the count); here a few ms.
-    let count = 40_000;
+    // Quadratic on main: 40,000 empty tensors took 2.6 s in the test profile, so 80,000 about 10 s.
+    let count = 80_000;
     let names: Vec<String> = (0..count).map(|k| format!("t{k}")).collect();
     let tensors: Vec<(&str, &[usize], Vec<f64>)> = names
         .iter()
@@ -234,8 +234,9 @@ fn a_header_of_many_tensors_loads_in_linear_time() {
     let start = std::time::Instant::now();
     let loaded = Params::from_safetensors(&bytes).unwrap();
     let seconds = start.elapsed().as_secs_f64();
+    eprintln!("{count} tensors: {seconds:.3} s");
     assert_eq!(loaded.len(), count);
-    assert!(seconds < 1.5, "{count} tensors took {seconds:.2} s");
+    assert!(seconds < 2.0, "{count} tensors took {seconds:.2} s");
 }
 
 /// Run by `a_save_that_fails_midway_leaves_the_old_file` in a child process with a file-size
