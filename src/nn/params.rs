@@ -165,14 +165,15 @@ impl Params {
         value: Tensor,
         layout: Layout,
     ) -> ParamId {
-        let index = self.entries.len();
-        let name: Arc<str> = name.into();
-        if self.by_name.insert(name.clone(), index).is_some() {
+        if self.by_name.contains_key(name) {
             panic!(
                 "Params::insert: a parameter named {name:?} exists already at {}",
                 Location::caller()
             );
         }
+        let index = self.entries.len();
+        let name: Arc<str> = name.into();
+        self.by_name.insert(name.clone(), index);
         self.entries.push(Entry {
             name,
             value,
