@@ -183,7 +183,8 @@ impl Params {
         self.id_at(index)
     }
 
-    fn id_at(&self, index: usize) -> ParamId {
+    /// The id of the parameter at position `index` (which must be below `len()`).
+    pub(crate) fn id_at(&self, index: usize) -> ParamId {
         ParamId {
             collection: self.collection,
             index,

@@ -217,8 +217,8 @@ impl Slots {
         if self.by_param.len() < params.len() {
             self.by_param.resize(params.len(), None);
         }
-        let ids: Vec<ParamId> = params.iter().map(|(id, _, _)| id).collect();
-        for ((index, grad), id) in grads.iter().enumerate().zip(ids) {
+        for (index, grad) in grads.iter().enumerate() {
+            let id = params.id_at(index);
             let Some(grad) = grad.filter(|_| params.is_trainable(id)) else {
                 continue;
             };
@@ -231,21 +231,27 @@ impl Slots {
         }
     }
 
+    /// Panics unless `grads` are `params`' own, one per parameter and of its shape. Allocates
+    /// nothing unless it panics: steps after the first allocate nothing.
     #[track_caller]
     fn check_gradients(&self, params: &Params, grads: &ParamGrads) {
-        let op = format!("{}::step", self.optimizer);
+        // A function, not a closure: a closure would not pass the caller's line on.
+        #[track_caller]
+        fn refuse(optimizer: &str, detail: fmt::Arguments<'_>) -> ! {
+            shape_panic(&format!("{optimizer}::step"), detail)
+        }
         if grads
             .collection()
             .is_some_and(|collection| collection != params.collection())
         {
-            shape_panic(
-                &op,
+            refuse(
+                self.optimizer,
                 format_args!("the gradients are of another Params's parameters"),
             );
         }
         if grads.len() != params.len() {
-            shape_panic(
-                &op,
+            refuse(
+                self.optimizer,
                 format_args!(
                     "{} gradients for {} parameters: need one (or None) per parameter",
                     grads.len(),
@@ -257,8 +263,8 @@ impl Slots {
             if let Some(grad) = grad
                 && grad.shape() != value.shape()
             {
-                shape_panic(
-                    &op,
+                refuse(
+                    self.optimizer,
                     format_args!(
                         "the gradient of {name} has shape {:?}, the parameter {:?}",
                         grad.shape(),
