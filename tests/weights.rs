@@ -222,6 +222,37 @@ fn files_without_a_version_load_in_the_layout_they_were_written_in() {
 }
 
 #[test]
+fn an_mlp_file_from_before_the_layout_version_loads_into_todays_mlp() {
+    // As tapegrad wrote a 2-3-2 Mlp before: layers mlp.0 and mlp.1, [in, out] and [1, out].
+    let counting =
+        |len: usize, offset: f64| (0..len).map(|k| k as f64 + offset).collect::<Vec<_>>();
+    let old = raw_safetensors(
+        &[
+            ("mlp.0.bias", &[1, 3], counting(3, 0.25)),
+            ("mlp.0.weight", &[2, 3], counting(6, 0.5)),
+            ("mlp.1.bias", &[1, 2], counting(2, 0.75)),
+            ("mlp.1.weight", &[3, 2], counting(6, 0.125)),
+        ],
+        None,
+    );
+    let mut params = Params::new();
+    let model = Mlp::new(
+        &mut params,
+        "mlp",
+        &[2, 3, 2],
+        Activation::Tanh,
+        &mut StdRng::seed_from_u64(4),
+    );
+    params
+        .replace_from(Params::from_safetensors(&old).unwrap())
+        .unwrap();
+    let last = model.layers[1];
+    assert_eq!(params[last.weight].data(), &counting(6, 0.125)[..]);
+    assert_eq!(params[last.weight].shape(), &[3, 2]);
+    assert_eq!(params[last.bias].data(), &counting(2, 0.75)[..]);
+}
+
+#[test]
 fn a_header_of_many_tensors_loads_in_linear_time() {
     // Quadratic on main: 40,000 empty tensors took 2.6 s in the test profile, so 80,000 about 10 s.
     let count = 80_000;

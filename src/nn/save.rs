@@ -237,7 +237,8 @@ impl Params {
     ///
     /// The file's layout is PyTorch's (a [`Linear`](crate::nn::Linear) weight `[out, in]`,
     /// turned into `[in, out]` here); a file without a layout version whose `Linear` biases are
-    /// `[1, out]` was written by tapegrad before version 2, and is read in that layout.
+    /// `[1, out]` was written by tapegrad before version 2, and is read in that layout (an
+    /// [`Mlp`](crate::nn::Mlp)'s layers renumbered from `mlp.0`, `mlp.1`, … to today's names).
     ///
     /// ```
     /// use tapegrad::nn::Params;
@@ -278,6 +279,7 @@ impl Params {
     /// assert_eq!(fresh.get("fc.weight"), trained.get("fc.weight"));
     /// ```
     pub fn replace_from(&mut self, loaded: Params) -> Result<(), WeightsError> {
+        let loaded = self.renumber_old_mlp(loaded);
         if let Some((_, name, _)) = loaded.iter().find(|(_, name, _)| self.id(name).is_none()) {
             return Err(WeightsError::Unexpected { name: name.into() });
         }
@@ -318,6 +320,42 @@ impl Params {
             *self.value_mut(id) = value;
         }
         Ok(())
+    }
+
+    /// `loaded` with an old file's `Mlp` layers renumbered as they are named now: tapegrad before
+    /// layout version 2 named them `NAME.0`, `NAME.1`, …, now `NAME.0`, `NAME.2`, … as PyTorch's
+    /// `Sequential`. Only a file without a version, with `[1, out]` biases (the old layout), all
+    /// of whose names fit this model once renumbered; any other comes back as it was.
+    fn renumber_old_mlp(&self, loaded: Params) -> Params {
+        let fits = loaded.iter().all(|(_, name, _)| self.id(name).is_some());
+        let old = loaded
+            .iter()
+            .any(|(_, name, value)| name.ends_with(".bias") && matches!(value.shape(), [1, _]));
+        if fits || !old || loaded.source != Source::Unversioned {
+            return loaded;
+        }
+        let renumbered = |name: &str| -> Option<String> {
+            let (rest, kind) = name.rsplit_once('.')?;
+            let (model, layer) = rest.rsplit_once('.')?;
+            let layer: usize = layer.parse().ok()?;
+            Some(format!("{model}.{}.{kind}", layer.checked_mul(2)?))
+        };
+        let mut seen = std::collections::HashSet::new();
+        let names: Option<Vec<String>> = loaded
+            .iter()
+            .map(|(_, name, _)| {
+                renumbered(name).filter(|new| self.id(new).is_some() && seen.insert(new.clone()))
+            })
+            .collect();
+        let Some(names) = names else {
+            return loaded;
+        };
+        let mut renamed = Params::new();
+        renamed.source = Source::Unversioned;
+        for (name, (_, _, value)) in names.iter().zip(loaded.iter()) {
+            renamed.insert(name, value.clone());
+        }
+        renamed
     }
 
     /// Whether `loaded`, from a file without a version, holds this model's `Linear` layers in

@@ -44,7 +44,7 @@ pub use schedule::{CosineAnnealingLr, LrSchedule, StepLr};
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::Tensor;
-use crate::nn::{ParamGrads, ParamId, Params};
+use crate::nn::{ParamGrads, Params};
 use crate::tensor::shape_panic;
 
 /// Updates parameters from their gradients. PyTorch: `torch.optim.Optimizer`.
