@@ -3,6 +3,9 @@
 //! k = −6..=6, and the spread of the final losses. The README's figures for hidden sizes 2 and 4
 //! come from `cargo run --release --example chaos -- 2,4`.
 
+#[path = "common/pipe.rs"]
+mod pipe;
+
 use std::process::ExitCode;
 
 use tapegrad::datasets::make_moons_numpy;
@@ -22,6 +25,7 @@ fn final_loss(mut model: TwoLayer, x: &Tensor, labels: &[usize]) -> f64 {
 }
 
 fn main() -> ExitCode {
+    pipe::quiet_on_broken_pipe();
     let argument = std::env::args().nth(1).unwrap_or_else(|| "2,4".into());
     let sizes: Option<Vec<usize>> = argument
         .split(',')

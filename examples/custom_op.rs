@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo run --release --example custom_op` (`-- --passes N` to train longer or shorter).
 
+#[path = "common/pipe.rs"]
+mod pipe;
+
 use std::process::ExitCode;
 
 use rand::SeedableRng;
@@ -139,6 +142,7 @@ fn train(passes: usize) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    pipe::quiet_on_broken_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let passes = match args.as_slice() {
         [] => 2000,

@@ -4,12 +4,16 @@
 //!
 //! Run: `cargo run --release --example nan_hunt`
 
+#[path = "common/pipe.rs"]
+mod pipe;
+
 use std::process::ExitCode;
 
 use tapegrad::anomaly::{self, Pass};
 use tapegrad::{Reduction, Tape, Tensor};
 
 fn main() -> ExitCode {
+    pipe::quiet_on_broken_pipe();
     let logits = Tensor::from_rows(&[[1000.0, 0.0], [2.0, 1.0], [-3.0, 1000.0]]);
     let labels = [0, 0, 1];
 

@@ -108,7 +108,9 @@ pub use engine::{Gradients, NodeId, Tape, Var};
 pub use functional::{Sharpness, hessian, hvp, sharpness};
 pub use inspect::{Summary, anomaly};
 pub use ops::Reduction;
-pub use tensor::{Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads};
+pub use tensor::{
+    MAX_THREADS_PER_CORE, Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads,
+};
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -427,3 +427,22 @@ fn the_widest_hidden_layer_allowed_trains_and_draws_in_bounded_memory() {
     assert!(out.join("moons.png").exists());
     std::fs::remove_dir_all(out).ok();
 }
+
+#[test]
+fn a_tiny_learning_rate_prints_two_over_it_in_short() {
+    let out = scratch_dir("tiny-lr");
+    let output = run_moons(&[
+        "--lr",
+        "1e-300",
+        "--passes",
+        "2",
+        "--sharpness",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // On main: 2/lr printed with all of its 301 digits.
+    assert!(stdout.contains("2/lr = 2.0000e300)"), "{stdout}");
+    std::fs::remove_dir_all(out).ok();
+}

@@ -345,30 +345,35 @@ fn weights_written_by_python_safetensors_load_with_names_shapes_and_values() {
         )
         .unwrap()
     };
+    // As stored: torch.nn.Linear's [out, in] and [out].
     assert_eq!(
         loaded.get("fc1.weight").unwrap(),
-        &counting(&[2, 3], 0.125, 1.0)
+        &counting(&[3, 2], 0.125, 1.0)
     );
-    assert_eq!(
-        loaded.get("fc1.bias").unwrap(),
-        &counting(&[1, 3], 0.25, 1.0)
-    );
+    assert_eq!(loaded.get("fc1.bias").unwrap(), &counting(&[3], 0.25, 1.0));
     assert_eq!(
         loaded.get("fc2.weight").unwrap(),
-        &counting(&[3, 2], 0.375, -1.0)
+        &counting(&[2, 3], 0.375, -1.0)
     );
     assert_eq!(
         loaded.get("fc2.bias").unwrap().data(),
         &[1e-300, 1.0 + f64::EPSILON]
     );
 
-    // Into a model of the same architecture, by name.
+    // Into a model of the same architecture, by name, in its [in, out] and [1, out] layout.
     let mut rng = StdRng::seed_from_u64(0);
     let mut params = Params::new();
     Linear::new(&mut params, "fc1", 2, 3, &mut rng);
     Linear::new(&mut params, "fc2", 3, 2, &mut rng);
     params.load_into(path).unwrap();
-    assert_eq!(params.get("fc2.weight"), loaded.get("fc2.weight"));
+    assert_eq!(
+        params.get("fc2.weight").unwrap(),
+        &loaded.get("fc2.weight").unwrap().transpose()
+    );
+    assert_eq!(
+        params.get("fc2.bias").unwrap(),
+        &loaded.get("fc2.bias").unwrap().reshape(&[1, 2])
+    );
 
     // Not into another one: one line naming what does not fit.
     let mut wider = Params::new();
@@ -377,7 +382,7 @@ fn weights_written_by_python_safetensors_load_with_names_shapes_and_values() {
     let error = wider.load_into(path).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "tensor fc1.weight has shape [2, 3], the model's [2, 4]"
+        "tensor fc1.weight has shape [3, 2], the model's [4, 2]"
     );
     let mut other = Params::new();
     other.insert("w", Tensor::zeros(&[1]));
@@ -491,4 +496,50 @@ fn a_file_whose_shape_overflows_is_an_error_not_a_panic() {
             .contains("more elements than memory can address"),
         "{error}"
     );
+}
+
+#[test]
+fn the_tutorial_in_nn_and_sgd_prints_its_losses() {
+    use tapegrad::datasets::make_moons_numpy;
+    use tapegrad::numpy_random::RandomState;
+    // np.random.seed(0); make_moons(200, noise=0.20); then build_model(3) seeds 0 again.
+    let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
+    let mut numpy = RandomState::new(0);
+    let w1 = &numpy.randn(&[2, 3]) / 2f64.sqrt();
+    let w2 = &numpy.randn(&[3, 2]) / 3f64.sqrt();
+    let layers = [(w1, Tensor::zeros(&[3])), (w2, Tensor::zeros(&[2]))];
+    let mut params = Params::new();
+    let model = Mlp::from_weights(&mut params, "mlp", layers, Activation::Tanh);
+    let (mut optimizer, mut tape) = (Sgd::new(0.01), Tape::new());
+    let mut printed = Vec::new();
+    for pass in 0..=1000 {
+        tape.clear();
+        let bound = params.on_tape(&tape);
+        let loss = tutorial_objective(&model, &bound, tape.constant(x.clone()), &labels);
+        let grads = bound.backward(loss);
+        optimizer.step(&mut params, &grads);
+        if pass % 1000 == 0 {
+            let eval = Tape::no_grad();
+            let data = eval.constant(x.clone());
+            let loss = tutorial_objective(&model, &params.copied_to(&eval), data, &labels);
+            printed.push(format!("{:.6}", loss.item() / 200.0));
+        }
+    }
+    // The tutorial's first two lines, as `cargo run --example moons` prints them.
+    assert_eq!(printed, ["0.432387", "0.068947"]);
+}
+
+/// The tutorial's summed objective: cross-entropy plus reg/2 · Σ W², reg 0.01.
+fn tutorial_objective<'t>(
+    model: &Mlp,
+    bound: &tapegrad::nn::Bound<'t>,
+    x: tapegrad::Var<'t>,
+    labels: &[usize],
+) -> tapegrad::Var<'t> {
+    let squares = model.layers.iter().map(|l| bound[l.weight].square().sum());
+    let l2 = squares.reduce(|a, b| a + b).unwrap();
+    model
+        .forward(bound, x)
+        .cross_entropy(labels, Reduction::Sum)
+        + 0.01 / 2.0 * l2
 }

@@ -28,7 +28,9 @@ fn trains_to_99_percent_saves_and_loads() {
     );
     let accuracy = printed_accuracy(&stdout);
     assert!(accuracy >= 0.99, "{stdout}");
-    for picture in ["spiral.png", "loss.png"] {
+    // Its own loss picture's name: moons' loss.png in the same folder stays.
+    assert!(!out.join("loss.png").exists());
+    for picture in ["spiral.png", "spiral_loss.png"] {
         let bytes = std::fs::read(out.join(picture)).expect(picture);
         assert!(
             bytes.starts_with(b"\x89PNG") && bytes.len() > 5000,
@@ -73,7 +75,7 @@ fn trains_to_99_percent_saves_and_loads() {
                 "--hidden".into(),
                 "50".into(),
             ],
-            "tensor mlp.0.weight has shape [2, 100], the model's [2, 50]",
+            "tensor mlp.0.weight has shape [100, 2], the model's [50, 2]",
         ),
         (
             vec![
@@ -104,5 +106,38 @@ fn trains_to_99_percent_saves_and_loads() {
         stderr.starts_with("spiral: the loss became NaN in epoch 1"),
         "{stderr}"
     );
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn output_places_are_checked_before_training() {
+    let out = scratch_dir("spiral-places");
+    let weights = out.join("weights.safetensors");
+    // On main: 300 epochs trained, then loss.png failed and the weights were never saved.
+    let cases = [
+        (
+            vec![
+                "--out",
+                "/proc/forbidden",
+                "--save",
+                weights.to_str().unwrap(),
+            ],
+            "--out /proc/forbidden: cannot write there",
+        ),
+        (
+            vec!["--save", "/proc/forbidden/weights.safetensors"],
+            "--save /proc/forbidden: cannot write there",
+        ),
+        (
+            vec!["--save", out.to_str().unwrap()],
+            "a folder, not a file",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = run("spiral", &args);
+        assert_refused(&output, &format!("{args:?}"), message);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!stdout.contains("epoch "), "{args:?} trained: {stdout}");
+    }
     std::fs::remove_dir_all(out).ok();
 }

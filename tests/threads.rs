@@ -99,5 +99,10 @@ fn several_threads_give_the_bits_of_one() {
             assert!(a == b, "result {i} differs with {threads} threads");
         }
     }
+    // Absurd counts are clamped at once (usize::MAX never returned; 10,000 threads took 42 s).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = cores * tapegrad::MAX_THREADS_PER_CORE;
+    assert_eq!(set_threads(usize::MAX), cap);
+    assert_eq!(set_threads(10_000), cap);
     set_threads(1);
 }

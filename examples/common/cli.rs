@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[path = "pipe.rs"]
+mod pipe;
+pub use pipe::quiet_on_broken_pipe;
+
 /// Parses the command line, or prints `--help`/`--version` and exits 0, or prints a clap error
 /// as one line (its message and any "a similar argument exists" tip) and exits 2.
 pub fn parse<T: Parser>(program: &str) -> Result<T, ExitCode> {
@@ -26,24 +30,6 @@ pub fn parse<T: Parser>(program: &str) -> Result<T, ExitCode> {
         eprintln!("{program}: {} (see --help)", lines.join("; "));
         ExitCode::from(2)
     })
-}
-
-/// Ends the program quietly when its output is piped into a command that stops reading
-/// (`moons | head`): Rust's `println!` panics on the broken pipe, which would print a backtrace.
-pub fn quiet_on_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
 }
 
 /// A whole number ≥ 1, told apart from one too large to count.

@@ -10,6 +10,9 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 use tapegrad::Tensor;
 
+#[path = "files.rs"]
+pub mod files;
+
 pub type Outcome = Result<(), Box<dyn Error>>;
 
 /// Pixels classified at once: with the examples' widest hidden layer (1000 units) a batch's
@@ -87,11 +90,13 @@ fn register_font() -> Outcome {
 /// The decision regions of one model under the points `x` (`[N, 2]`) coloured by `labels`.
 pub fn boundary(path: &Path, x: &Tensor, labels: &[usize], panel: &Panel<'_>) -> Outcome {
     register_font()?;
-    let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
-    root.fill(&WHITE)?;
-    draw_boundary(&root, x, labels, panel, 22)?;
-    root.present()?;
-    Ok(())
+    files::atomically(path, |path| {
+        let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw_boundary(&root, x, labels, panel, 22)?;
+        root.present()?;
+        Ok(())
+    })
 }
 
 /// One decision-region panel per model in a grid of two columns, as the tutorial's "varying the
@@ -100,14 +105,16 @@ pub fn boundary_grid(path: &Path, x: &Tensor, labels: &[usize], panels: &[Panel<
     register_font()?;
     let columns = 2.min(panels.len());
     let rows = panels.len().div_ceil(columns);
-    let root =
-        BitMapBackend::new(path, (480 * columns as u32, 400 * rows as u32)).into_drawing_area();
-    root.fill(&WHITE)?;
-    for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
-        draw_boundary(area, x, labels, panel, 18)?;
-    }
-    root.present()?;
-    Ok(())
+    files::atomically(path, |path| {
+        let size = (480 * columns as u32, 400 * rows as u32);
+        let root = BitMapBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
+            draw_boundary(area, x, labels, panel, 18)?;
+        }
+        root.present()?;
+        Ok(())
+    })
 }
 
 fn draw_boundary(
@@ -195,17 +202,98 @@ const CURVES: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Curves against the number of passes on a log axis, one colour each, with the legend beside
-/// the plot rather than over it; `reference` adds a dashed horizontal line with its label (the
-/// sharpness plot's 2/η). Values that a log axis cannot show (≤ 0, not finite) are left out.
+/// How the passes run along the horizontal axis of [`curves`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Passes {
+    /// Evenly: the late passes, where a period-2 oscillation shows.
+    Linear,
+    /// On a log axis from pass 1: the fast descent of the first passes and the long tail are
+    /// both readable (on an even axis the descent is squeezed into the first few pixels).
+    Log,
+}
+
+/// Positions on a log axis of passes are thousandths of a decade, whole numbers: plotters
+/// labels chosen key points on an integer axis, not on a float one.
+const PER_DECADE: f64 = 1000.0;
+
+impl Passes {
+    /// Where `pass` goes on the axis; `None` for pass 0 on a log axis.
+    fn position(self, pass: usize) -> Option<i64> {
+        match self {
+            Passes::Linear => Some(pass as i64),
+            Passes::Log => (pass > 0).then(|| ((pass as f64).log10() * PER_DECADE).round() as i64),
+        }
+    }
+
+    /// The label at axis position `x`.
+    fn label(self, x: i64) -> String {
+        match self {
+            Passes::Linear => x.to_string(),
+            Passes::Log => {
+                // Two significant digits: a thousandth of a decade is 0.2% of the value.
+                let pass = 10f64.powf(x as f64 / PER_DECADE);
+                let unit = 10f64.powf(pass.log10().floor() - 1.0).max(1.0);
+                format!("{}", (pass / unit).round() * unit)
+            }
+        }
+    }
+
+    /// Axis positions of round numbers of passes up to `last`: 1, 2, 5, 10, … on a log axis
+    /// (only powers of ten past five decades), steps of 1, 2 or 5 × 10ᵏ on an even one.
+    fn ticks(self, last: usize) -> Vec<i64> {
+        let rounds: Vec<usize> = match self {
+            Passes::Log => {
+                let decades = (last as f64).log10().ceil() as u32;
+                let mantissas: &[usize] = if decades > 5 { &[1] } else { &[1, 2, 5] };
+                (0..=decades)
+                    .flat_map(|decade| mantissas.iter().map(move |m| m * 10usize.pow(decade)))
+                    .filter(|&pass| pass <= last)
+                    .collect()
+            }
+            Passes::Linear => {
+                let rough = last.div_ceil(8).max(1);
+                let power = 10usize.pow(rough.ilog10());
+                let step = [1, 2, 5, 10]
+                    .iter()
+                    .map(|m| m * power)
+                    .find(|&step| step >= rough)
+                    .unwrap_or(10 * power);
+                (0..=last).step_by(step).collect()
+            }
+        };
+        rounds
+            .into_iter()
+            .filter_map(|pass| self.position(pass))
+            .collect()
+    }
+}
+
+/// Curves against the number of passes (on `passes`' axis, named `x_desc`: "passes", "epochs"),
+/// values on a log axis, one colour each, with the legend beside the plot rather than over it; `reference` adds a dashed
+/// horizontal line with its label (the sharpness plot's 2/η). Values that a log axis cannot show
+/// (≤ 0, not finite) are left out, and so is pass 0 on a log axis of passes.
 pub fn curves(
     path: &Path,
     title: &str,
+    (x_desc, passes): (&str, Passes),
     y_desc: &str,
     curves: &[Curve],
     reference: Option<(f64, &str)>,
 ) -> Outcome {
     register_font()?;
+    files::atomically(path, |path| {
+        draw_curves(path, title, (x_desc, passes), y_desc, curves, reference)
+    })
+}
+
+fn draw_curves(
+    path: &Path,
+    title: &str,
+    (x_desc, passes): (&str, Passes),
+    y_desc: &str,
+    curves: &[Curve],
+    reference: Option<(f64, &str)>,
+) -> Outcome {
     let root = BitMapBackend::new(path, (720, 440)).into_drawing_area();
     root.fill(&WHITE)?;
     let legend_width = if curves.len() > 1 || reference.is_some() {
@@ -220,7 +308,8 @@ pub fn curves(
         .flat_map(|curve| curve.points.last())
         .map(|&(pass, _)| pass)
         .max()
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .max(2);
     let values = curves
         .iter()
         .flat_map(|curve| &curve.points)
@@ -236,6 +325,9 @@ pub fn curves(
     } else {
         (0.1, 1.0) // nothing to draw: an empty axis, not a NaN range
     };
+    // Pass 0 on an even axis, pass 1 (log 1 = 0) on a log one.
+    let (x_low, x_high) = (0, passes.position(last_pass).unwrap_or(1));
+    let x_range = x_low..x_high;
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 20))
         .margin(12)
@@ -243,15 +335,20 @@ pub fn curves(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(
-            0..last_pass.max(1),
+            x_range.with_key_points(passes.ticks(last_pass)),
             (low..high)
                 .log_scale()
                 .with_key_points(log_ticks(low, high)),
         )?;
+    let x_desc = match passes {
+        Passes::Linear => x_desc.to_string(),
+        Passes::Log => format!("{x_desc} (log scale)"),
+    };
     chart
         .configure_mesh()
-        .x_desc("passes")
+        .x_desc(x_desc)
         .y_desc(y_desc)
+        .x_label_formatter(&|x| passes.label(*x))
         .y_label_formatter(&|value| format!("{}", significant(*value)))
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
@@ -259,7 +356,11 @@ pub fn curves(
         .draw()?;
     for (index, curve) in curves.iter().enumerate() {
         let colour = CURVES[index % CURVES.len()];
-        let points = curve.points.iter().copied().filter(|&(_, v)| drawable(v));
+        let points = curve
+            .points
+            .iter()
+            .filter(|&&(_, v)| drawable(v))
+            .filter_map(|&(pass, v)| Some((passes.position(pass)?, v)));
         if curve.dots {
             chart.draw_series(points.map(|point| Circle::new(point, 2, colour.filled())))?;
         } else {
@@ -267,8 +368,9 @@ pub fn curves(
         }
     }
     if let Some((value, _)) = reference {
+        let width = x_high - x_low;
         let dashes = (0..40).map(|k| {
-            let (from, to) = (k * last_pass / 40, (2 * k + 1) * last_pass / 80);
+            let (from, to) = (x_low + k * width / 40, x_low + (2 * k + 1) * width / 80);
             PathElement::new([(from, value), (to, value)], BLACK.stroke_width(1))
         });
         chart.draw_series(dashes)?;

@@ -168,7 +168,7 @@ fn show_first_pass(config: &Config, data: &Data) -> Result<(), String> {
         print!("{}", tape.summary().with_values().with_gradients(&grads));
     }
     if let Some(path) = &config.graph {
-        std::fs::write(path, tape.to_dot(Some(&grads)))
+        plot::files::write(path, tape.to_dot(Some(&grads)).as_bytes())
             .map_err(|error| format!("--graph {}: cannot write it: {error}", path.display()))?;
         println!(
             "tape graph: {} (render with: dot -Tsvg {} -o tape.svg)",
@@ -263,7 +263,10 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
         }
         optimizer.step(&mut model.params, &gradients);
         // Like the tutorial, the loss at pass i is that of the model after update i.
-        if pass % 1000 == 0 || pass % record_every == 0 {
+        let on_grid = pass % 1000 == 0 || pass % record_every == 0;
+        // Every one of the first passes too: the loss chart's log axis spreads them out.
+        let early = pass < 10 * record_every;
+        if on_grid || early {
             let loss = reported_loss(&model, data, config.reg);
             if !loss.is_finite() {
                 return Err(Diverged {
@@ -274,8 +277,10 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
             if pass % 1000 == 0 {
                 println!("Loss after iteration {pass}: {loss:.6}");
             }
-            rise.see(pass, loss, config, data.labels.len());
-            if pass % record_every == 0 {
+            if on_grid {
+                rise.see(pass, loss, config, data.labels.len());
+            }
+            if early || pass % record_every == 0 {
                 losses.push((pass + 1, loss)); // plotted against the number of passes done
             }
         }
@@ -286,8 +291,8 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
             sharpness_curve.push((pass + 1, top));
             if pass % 1000 == 0 {
                 println!(
-                    "Sharpness after iteration {pass}: {top:.3} (2/lr = {:.0})",
-                    2.0 / config.lr
+                    "Sharpness after iteration {pass}: {top:.3} (2/lr = {})",
+                    readable(2.0 / config.lr)
                 );
             }
         }
@@ -307,8 +312,8 @@ fn train(config: &Config, data: &Data, hidden: usize) -> Result<Trained, Diverge
     println!("train accuracy: {}", format_accuracy(accuracy));
     if let [.., (_, before), (_, last)] = sharpness_curve[..] {
         println!(
-            "final sharpness: {last:.3} (the pass before: {before:.3}; 2/lr = {:.0})",
-            2.0 / config.lr
+            "final sharpness: {last:.3} (the pass before: {before:.3}; 2/lr = {})",
+            readable(2.0 / config.lr)
         );
     }
     Ok(Trained {
@@ -429,6 +434,7 @@ fn run(config: &Config) -> Result<ExitCode, String> {
     plot::curves(
         &pictures[0],
         "loss (cross-entropy + L2, per point)",
+        ("passes", plot::Passes::Log),
         "loss (log scale)",
         &curve(|run| &run.losses, false),
         None,
@@ -440,9 +446,10 @@ fn run(config: &Config) -> Result<ExitCode, String> {
         plot::curves(
             &path,
             "sharpness: top eigenvalue of the summed objective's Hessian",
+            ("passes", plot::Passes::Linear),
             "sharpness (log scale)",
             &curve(|run| &run.sharpness, true),
-            Some((edge, &format!("2/lr = {edge:.0}"))),
+            Some((edge, &format!("2/lr = {}", readable(edge)))),
         )
         .map_err(|error| format!("sharpness.png: {error}"))?;
         pictures.push(path);

@@ -1,7 +1,8 @@
 //! cs231n's spiral classifier as a PyTorch user would write it: three interleaved arms of 100
 //! points, a 2-100-3 ReLU network from `tapegrad::nn`, Adam on shuffled mini-batches of 32,
-//! an L2 penalty on the weights. It prints loss and accuracy as it trains, draws `spiral.png`,
-//! and saves its weights as safetensors (`--save`); `--load` evaluates saved weights.
+//! an L2 penalty on the weights. It prints loss and accuracy as it trains, saves its weights as
+//! safetensors (`--save`, in PyTorch's layout), and draws `spiral.png` and `spiral_loss.png`;
+//! `--load` evaluates saved weights.
 //!
 //! Run: `cargo run --release --example spiral` (`-- --help` for the flags).
 
@@ -11,7 +12,7 @@ mod cli;
 #[allow(dead_code)] // shared with `moons`, which draws grids of panels too
 mod plot;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -28,7 +29,7 @@ use cli::{at_most, hidden_size, non_negative_number, positive_count, positive_nu
 #[derive(Parser, Debug)]
 #[command(name = "spiral", version)]
 struct Config {
-    /// Passes over the 300 points (at most 1000000).
+    /// Epochs over the 300 points, each in shuffled mini-batches (at most 1000000).
     #[arg(long, value_name = "N", default_value = "300", value_parser = epochs, allow_negative_numbers = true)]
     epochs: usize,
     /// Adam's learning rate.
@@ -51,7 +52,7 @@ struct Config {
         allow_negative_numbers = true
     )]
     seed: u64,
-    /// Where spiral.png goes.
+    /// Where spiral.png and spiral_loss.png go.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
     /// Save the trained weights to this safetensors file.
@@ -97,12 +98,17 @@ fn run(config: &Config) -> Result<ExitCode, String> {
     let mut params = Params::new();
     let sizes = [2, config.hidden, 3];
     let model = Mlp::new(&mut params, "mlp", &sizes, Activation::Relu, &mut rng);
-    std::fs::create_dir_all(&config.out).map_err(|error| {
-        format!(
-            "--out {}: cannot write there: {error}",
-            config.out.display()
-        )
-    })?;
+    // Every output place is checked before training, so that no epoch is trained for nothing.
+    check_writable(&config.out, "--out")?;
+    if let Some(path) = &config.save {
+        let folder = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty());
+        check_writable(folder.unwrap_or(Path::new(".")), "--save")?;
+        if path.is_dir() {
+            return Err(format!("--save {}: a folder, not a file", path.display()));
+        }
+    }
 
     if let Some(path) = &config.load {
         params
@@ -143,21 +149,24 @@ fn run(config: &Config) -> Result<ExitCode, String> {
                 );
             }
         }
-        let curve = plot::Curve {
-            label: "mean loss".into(),
-            points: losses,
-            dots: false,
-        };
-        let title = "loss (mean cross-entropy + L2) per epoch";
-        let path = config.out.join("loss.png");
-        plot::curves(&path, title, "loss (log scale)", &[curve], None)
-            .map_err(|error| format!("loss.png: {error}"))?;
+        // The weights first: a picture that fails to draw must not lose the training.
         if let Some(path) = &config.save {
             params
                 .save(path)
                 .map_err(|error| format!("--save {}: {error}", path.display()))?;
             println!("weights: {}", path.display());
         }
+        let curve = plot::Curve {
+            label: "mean loss".into(),
+            points: losses,
+            dots: false,
+        };
+        let title = "loss (mean cross-entropy + L2) over each epoch";
+        let path = config.out.join("spiral_loss.png");
+        let epochs = ("epochs", plot::Passes::Log);
+        plot::curves(&path, title, epochs, "loss (log scale)", &[curve], None)
+            .map_err(|error| format!("spiral_loss.png: {error}"))?;
+        println!("picture: {}", path.display());
     }
 
     let accuracy = accuracy(&logits(&model, &params, &x), &labels);
@@ -175,6 +184,15 @@ fn run(config: &Config) -> Result<ExitCode, String> {
     plot::boundary(&path, &x, &labels, &panel).map_err(|error| format!("spiral.png: {error}"))?;
     println!("picture: {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails early, before training, if nothing can be written in `folder` (made if missing).
+fn check_writable(folder: &Path, flag: &str) -> Result<(), String> {
+    let probe = folder.join(format!(".spiral-write-check-{}", std::process::id()));
+    std::fs::create_dir_all(folder)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|error| format!("{flag} {}: cannot write there: {error}", folder.display()))
 }
 
 fn main() -> ExitCode {

@@ -10,7 +10,7 @@ use crate::tensor::shape_panic;
 /// `DataLoader(TensorDataset(x, y), batch_size, shuffle, drop_last)`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::Tensor;
 /// use tapegrad::nn::Batches;
 ///

@@ -10,7 +10,7 @@ use crate::tensor::{shape_len, shape_panic};
 /// Elements uniform in `[low, high)`. PyTorch: `torch.nn.init.uniform_`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::uniform(&[100], -0.5, 0.5, &mut StdRng::seed_from_u64(0));
 /// assert!(w.data().iter().all(|&x| (-0.5..0.5).contains(&x)));
 /// ```
@@ -27,7 +27,7 @@ pub fn uniform<R: Rng + ?Sized>(shape: &[usize], low: f64, high: f64, rng: &mut 
 /// Elements normal with mean 0 and standard deviation `std`. PyTorch: `torch.nn.init.normal_`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::normal(&[2, 2], 0.1, &mut StdRng::seed_from_u64(0));
 /// assert_eq!(w.shape(), &[2, 2]);
 /// ```
@@ -58,7 +58,7 @@ fn fans(shape: &[usize], init: &str) -> (f64, f64) {
 /// `torch.nn.init.xavier_uniform_(w, gain)`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::xavier_uniform(&[30, 20], 1.0, &mut StdRng::seed_from_u64(0));
 /// let bound = (6.0f64 / 50.0).sqrt();
 /// assert!(w.data().iter().all(|x| x.abs() <= bound));
@@ -74,7 +74,7 @@ pub fn xavier_uniform<R: Rng + ?Sized>(shape: &[usize], gain: f64, rng: &mut R) 
 /// `torch.nn.init.xavier_normal_(w, gain)`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::xavier_normal(&[30, 20], 1.0, &mut StdRng::seed_from_u64(0));
 /// assert_eq!(w.shape(), &[30, 20]);
 /// ```
@@ -89,7 +89,7 @@ pub fn xavier_normal<R: Rng + ?Sized>(shape: &[usize], gain: f64, rng: &mut R) -
 /// `calculate_gain(nonlinearity, a)`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::kaiming_uniform(&[50, 10], 2f64.sqrt(), &mut StdRng::seed_from_u64(0));
 /// assert!(w.data().iter().all(|x| x.abs() <= (6.0f64 / 50.0).sqrt()));
 /// ```
@@ -104,7 +104,7 @@ pub fn kaiming_uniform<R: Rng + ?Sized>(shape: &[usize], gain: f64, rng: &mut R)
 /// `torch.nn.init.kaiming_normal_(w, mode='fan_in')`.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// let w = tapegrad::nn::init::kaiming_normal(&[50, 10], 2f64.sqrt(), &mut StdRng::seed_from_u64(0));
 /// assert_eq!(w.shape(), &[50, 10]);
 /// ```

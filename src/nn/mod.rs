@@ -5,7 +5,7 @@
 //! One training step, as in PyTorch, in four lines:
 //!
 //! ```
-//! use rand::{SeedableRng, rngs::StdRng};
+//! use tapegrad::rand::{SeedableRng, rngs::StdRng};
 //! use tapegrad::nn::{Activation, Mlp, Params, accuracy};
 //! use tapegrad::optim::{Adam, Optimizer};
 //! use tapegrad::{Reduction, Tape, Tensor};
@@ -40,15 +40,16 @@ pub use batches::Batches;
 pub use layers::{Activation, Linear, Mlp};
 pub use params::{Bound, OnTape, ParamGrads, ParamId, Params};
 #[cfg(feature = "safetensors")]
-pub use save::{MAX_FILE_BYTES, WeightsError};
+pub use save::{LAYOUT_VERSION, MAX_FILE_BYTES, WeightsError};
 
 use crate::Tensor;
 
-/// The fraction of rows of `logits` (`[batch, classes]`) whose largest entry is at the label.
+/// The fraction of rows of `logits` (`[batch, classes]`) whose largest entry is at the label;
+/// a row with a NaN is never right (a diverged model scores 0, not chance).
 ///
 /// ```
-/// let logits = tapegrad::Tensor::from_rows(&[[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]]);
-/// assert_eq!(tapegrad::nn::accuracy(&logits, &[0, 1, 1]), 2.0 / 3.0);
+/// let logits = tapegrad::Tensor::from_rows(&[[2.0, 1.0], [0.0, 3.0], [5.0, 4.0], [f64::NAN, 0.0]]);
+/// assert_eq!(tapegrad::nn::accuracy(&logits, &[0, 1, 1, 1]), 2.0 / 4.0);
 /// ```
 /// Panics, naming both counts and the caller's line, unless there is one label per row.
 #[track_caller]
@@ -64,10 +65,14 @@ pub fn accuracy(logits: &Tensor, labels: &[usize]) -> f64 {
             ),
         );
     }
+    // argmax skips NaN, so a row of NaN would still name a class.
+    let classes = logits.len() / predictions.len().max(1);
+    let rows = logits.data().chunks(classes.max(1));
     let correct = predictions
         .iter()
         .zip(labels)
-        .filter(|(prediction, label)| prediction == label)
+        .zip(rows)
+        .filter(|((prediction, label), row)| prediction == label && !row.iter().any(|x| x.is_nan()))
         .count();
     correct as f64 / labels.len().max(1) as f64
 }

@@ -1,28 +1,76 @@
 //! [`Params`]: a model's parameters by name, held as tensors between training steps, put on a
 //! tape for a step without a copy ([`Params::on_tape`]) and given back with their gradients.
 
+use std::collections::HashMap;
 use std::ops::{Deref, Index};
 use std::panic::Location;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Gradients, Tape, Tensor, Var};
 
-/// A parameter's position in its [`Params`]: what layers keep, and what indexes a [`Bound`]
-/// and [`ParamGrads`].
+/// A parameter's position in the [`Params`] that made it: what layers keep, and what indexes a
+/// [`Bound`] and [`ParamGrads`]. It remembers its collection, so that indexing another one (say,
+/// weights read with [`Params::load`] instead of [`Params::load_into`]) panics at the caller's
+/// line instead of reading whichever tensor sits at the same position.
+///
+/// ```
+/// use tapegrad::nn::Params;
+/// use tapegrad::Tensor;
+/// let mut params = Params::new();
+/// let w = params.insert("w", Tensor::scalar(1.0));
+/// assert_eq!(w.index(), 0);
+/// let mut other = Params::new();
+/// other.insert("b", Tensor::scalar(2.0));
+/// assert!(std::panic::catch_unwind(|| other[w].item()).is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ParamId(pub(crate) usize);
+pub struct ParamId {
+    collection: u64,
+    index: usize,
+}
 
 impl ParamId {
     /// The position, from 0, in insertion order.
     pub fn index(self) -> usize {
-        self.0
+        self.index
     }
+}
+
+/// Each [`Params`] gets its own number, which its ids carry.
+static NEXT_COLLECTION: AtomicU64 = AtomicU64::new(1);
+
+/// Panics, naming the caller's line, when `id` was made by another collection than `collection`.
+#[track_caller]
+fn check_collection(what: &str, collection: u64, id: ParamId) -> usize {
+    if id.collection != collection {
+        panic!(
+            "{what}[id]: parameter id {} was made by another Params (each id indexes only the \
+             collection that made it; to read weights into a model, use `Params::load_into`) at {}",
+            id.index,
+            Location::caller()
+        );
+    }
+    id.index
+}
+
+/// How a parameter is held in memory compared with the file layout, which is PyTorch's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// The same.
+    Plain,
+    /// A [`Linear`](crate::nn::Linear) weight: `[in, out]` here, `[out, in]` in files.
+    LinearWeight,
+    /// A [`Linear`](crate::nn::Linear) bias: `[1, out]` here, `[out]` in files.
+    LinearBias,
 }
 
 struct Entry {
     name: Arc<str>,
     value: Tensor,
     trainable: bool,
+    #[cfg_attr(not(feature = "safetensors"), allow(dead_code))] // read by saving and loading
+    layout: Layout,
 }
 
 impl Entry {
@@ -57,9 +105,36 @@ impl Entry {
 /// assert_eq!(grads[w].as_ref().unwrap().data(), &[2.0, -4.0]);
 /// assert_eq!(params.get("w").unwrap().data(), &[1.0, -2.0]);
 /// ```
-#[derive(Default)]
 pub struct Params {
+    /// The number this collection's ids carry.
+    collection: u64,
     entries: Vec<Entry>,
+    /// Each name's position, so that lookups by name do not scan (a file of 40,000 tensors).
+    by_name: HashMap<Arc<str>, usize>,
+    /// Where these tensors came from, for a file without a layout version.
+    #[cfg_attr(not(feature = "safetensors"), allow(dead_code))]
+    pub(crate) source: Source,
+}
+
+/// Where the tensors of a [`Params`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "safetensors"), allow(dead_code))]
+pub(crate) enum Source {
+    /// Made in memory, or read from a file with tapegrad's layout version.
+    Versioned,
+    /// Read from a file without a layout version: PyTorch's, or tapegrad's before version 2.
+    Unversioned,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            collection: NEXT_COLLECTION.fetch_add(1, Ordering::Relaxed),
+            entries: Vec::new(),
+            by_name: HashMap::new(),
+            source: Source::Versioned,
+        }
+    }
 }
 
 impl Params {
@@ -80,26 +155,56 @@ impl Params {
     /// ```
     #[track_caller]
     pub fn insert(&mut self, name: &str, value: Tensor) -> ParamId {
-        if self.id(name).is_some() {
+        self.insert_with_layout(name, value, Layout::Plain)
+    }
+
+    #[track_caller]
+    pub(crate) fn insert_with_layout(
+        &mut self,
+        name: &str,
+        value: Tensor,
+        layout: Layout,
+    ) -> ParamId {
+        if self.by_name.contains_key(name) {
             panic!(
                 "Params::insert: a parameter named {name:?} exists already at {}",
                 Location::caller()
             );
         }
+        let index = self.entries.len();
+        let name: Arc<str> = name.into();
+        self.by_name.insert(name.clone(), index);
         self.entries.push(Entry {
-            name: name.into(),
+            name,
             value,
             trainable: true,
+            layout,
         });
-        ParamId(self.entries.len() - 1)
+        self.id_at(index)
+    }
+
+    /// The id of the parameter at position `index` (which must be below `len()`).
+    pub(crate) fn id_at(&self, index: usize) -> ParamId {
+        ParamId {
+            collection: self.collection,
+            index,
+        }
+    }
+
+    /// The position of `id`, after checking that it is one of this collection's.
+    #[track_caller]
+    fn slot(&self, id: ParamId) -> usize {
+        check_collection("Params", self.collection, id)
     }
 
     /// The id of the parameter named `name`.
     pub fn id(&self, name: &str) -> Option<ParamId> {
-        self.entries
-            .iter()
-            .position(|entry| &*entry.name == name)
-            .map(ParamId)
+        self.by_name.get(name).map(|&index| self.id_at(index))
+    }
+
+    #[cfg(feature = "safetensors")]
+    pub(crate) fn layout(&self, id: ParamId) -> Layout {
+        self.entries[self.slot(id)].layout
     }
 
     /// The parameter named `name`.
@@ -108,13 +213,16 @@ impl Params {
     }
 
     /// The name of parameter `id`.
+    #[track_caller]
     pub fn name(&self, id: ParamId) -> &str {
-        &self.entries[id.0].name
+        &self.entries[self.slot(id)].name
     }
 
     /// Parameter `id`, to change in place (an optimizer's update, a weight loaded by hand).
+    #[track_caller]
     pub fn value_mut(&mut self, id: ParamId) -> &mut Tensor {
-        &mut self.entries[id.0].value
+        let slot = self.slot(id);
+        &mut self.entries[slot].value
     }
 
     /// Every parameter with its id and name, in insertion order. PyTorch: `named_parameters()`.
@@ -132,15 +240,12 @@ impl Params {
         self.entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| (ParamId(index), &*entry.name, &entry.value))
+            .map(|(index, entry)| (self.id_at(index), &*entry.name, &entry.value))
     }
 
-    /// The names and values, consumed.
-    #[cfg(feature = "safetensors")]
-    pub(crate) fn into_named(self) -> impl Iterator<Item = (Arc<str>, Tensor)> {
-        self.entries
-            .into_iter()
-            .map(|entry| (entry.name, entry.value))
+    /// This collection's number, which its ids, bound variables and gradients carry.
+    pub(crate) fn collection(&self) -> u64 {
+        self.collection
     }
 
     /// The number of parameters (tensors, not elements).
@@ -173,18 +278,23 @@ impl Params {
     /// let grads = bound.backward(loss);
     /// assert!(grads[w].is_some() && grads[b].is_none());
     /// ```
+    #[track_caller]
     pub fn freeze(&mut self, id: ParamId) {
-        self.entries[id.0].trainable = false;
+        let slot = self.slot(id);
+        self.entries[slot].trainable = false;
     }
 
     /// Trains parameter `id` again after [`freeze`](Params::freeze).
+    #[track_caller]
     pub fn unfreeze(&mut self, id: ParamId) {
-        self.entries[id.0].trainable = true;
+        let slot = self.slot(id);
+        self.entries[slot].trainable = true;
     }
 
     /// Whether parameter `id` is trained (not frozen).
+    #[track_caller]
     pub fn is_trainable(&self, id: ParamId) -> bool {
-        self.entries[id.0].trainable
+        self.entries[self.slot(id)].trainable
     }
 
     /// Moves every parameter onto `tape`, named, as a variable (a constant if frozen), without a
@@ -218,7 +328,10 @@ impl Params {
             vars.push(entry.record(tape, value));
         }
         OnTape {
-            bound: Bound { vars },
+            bound: Bound {
+                collection: self.collection,
+                vars,
+            },
             params: self,
         }
     }
@@ -242,7 +355,10 @@ impl Params {
         for entry in &self.entries {
             vars.push(entry.record(tape, entry.value.clone()));
         }
-        Bound { vars }
+        Bound {
+            collection: self.collection,
+            vars,
+        }
     }
 }
 
@@ -259,21 +375,25 @@ impl std::fmt::Debug for Params {
 
 impl Index<ParamId> for Params {
     type Output = Tensor;
+    #[track_caller]
     fn index(&self, id: ParamId) -> &Tensor {
-        &self.entries[id.0].value
+        &self.entries[self.slot(id)].value
     }
 }
 
-/// Every parameter of a [`Params`] as a [`Var`] on one tape, indexed by [`ParamId`]: what a
-/// model's forward pass reads its weights from.
+/// Every parameter of a [`Params`] as a [`Var`] on one tape, indexed by the [`ParamId`]s of
+/// that collection (another's panic, naming the caller's line): what a model's forward pass
+/// reads its weights from.
 pub struct Bound<'t> {
+    collection: u64,
     vars: Vec<Var<'t>>,
 }
 
 impl<'t> Index<ParamId> for Bound<'t> {
     type Output = Var<'t>;
+    #[track_caller]
     fn index(&self, id: ParamId) -> &Var<'t> {
-        &self.vars[id.0]
+        &self.vars[check_collection("Bound", self.collection, id)]
     }
 }
 
@@ -283,6 +403,7 @@ impl<'t> Bound<'t> {
     #[track_caller]
     pub fn gradients(&self, mut grads: Gradients) -> ParamGrads {
         ParamGrads {
+            collection: Some(self.collection),
             by_param: self.vars.iter().map(|&var| grads.take(var)).collect(),
         }
     }
@@ -322,24 +443,57 @@ impl Drop for OnTape<'_, '_> {
 /// One gradient per parameter of a [`Params`], indexed by [`ParamId`]: what optimizers consume.
 #[derive(Clone, Debug, Default)]
 pub struct ParamGrads {
+    /// The collection whose parameters these are; `None` for gradients made by hand.
+    collection: Option<u64>,
     by_param: Vec<Option<Tensor>>,
 }
 
 impl Index<ParamId> for ParamGrads {
     type Output = Option<Tensor>;
+    #[track_caller]
     fn index(&self, id: ParamId) -> &Option<Tensor> {
-        &self.by_param[id.0]
+        let index = match self.collection {
+            Some(collection) => check_collection("ParamGrads", collection, id),
+            None => id.index,
+        };
+        &self.by_param[index]
     }
 }
 
 impl From<Vec<Option<Tensor>>> for ParamGrads {
     /// Gradients computed elsewhere (by hand, say), one per parameter in insertion order.
     fn from(by_param: Vec<Option<Tensor>>) -> ParamGrads {
-        ParamGrads { by_param }
+        ParamGrads {
+            collection: None,
+            by_param,
+        }
     }
 }
 
 impl ParamGrads {
+    /// The number of gradients (one per parameter, `None` included): what an optimizer checks
+    /// against the number of parameters.
+    ///
+    /// ```
+    /// use tapegrad::nn::ParamGrads;
+    /// use tapegrad::Tensor;
+    /// let grads: ParamGrads = vec![Some(Tensor::scalar(1.0)), None].into();
+    /// assert_eq!((grads.len(), grads.is_empty()), (2, false));
+    /// ```
+    pub fn len(&self) -> usize {
+        self.by_param.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_param.is_empty()
+    }
+
+    /// The collection these gradients belong to, if they came from a backward pass.
+    pub(crate) fn collection(&self) -> Option<u64> {
+        self.collection
+    }
+
     /// Each parameter's gradient (`None` where there is none), in the order of the parameters.
     pub fn iter(&self) -> impl Iterator<Item = Option<&Tensor>> {
         self.by_param.iter().map(Option::as_ref)

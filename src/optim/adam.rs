@@ -99,12 +99,13 @@ impl Adam {
     pub fn with(config: AdamConfig) -> Adam {
         Adam {
             config,
-            state: Slots::new(&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+            state: Slots::new("Adam", &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], false),
         }
     }
 }
 
 impl Optimizer for Adam {
+    #[track_caller]
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
         let AdamConfig {
             lr,

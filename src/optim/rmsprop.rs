@@ -84,12 +84,17 @@ impl RmsProp {
     pub fn with(config: RmsPropConfig) -> RmsProp {
         RmsProp {
             config,
-            state: Slots::new(&["square_avg", "grad_avg", "momentum_buffer"]),
+            state: Slots::new(
+                "RmsProp",
+                &["square_avg", "grad_avg", "momentum_buffer"],
+                false,
+            ),
         }
     }
 }
 
 impl Optimizer for RmsProp {
+    #[track_caller]
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
         let RmsPropConfig {
             lr,

@@ -14,6 +14,7 @@ pub trait LrSchedule {
 /// let schedule = StepLr { step_size: 10, gamma: 0.5 };
 /// assert_eq!(schedule.learning_rate(0.1, 9), 0.1);
 /// assert_eq!(schedule.learning_rate(0.1, 25), 0.1 * 0.25);
+/// assert_eq!(schedule.learning_rate(0.1, usize::MAX), 0.0); // decayed away, not wrapped
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepLr {
@@ -25,7 +26,8 @@ pub struct StepLr {
 
 impl LrSchedule for StepLr {
     fn learning_rate(&self, base: f64, epoch: usize) -> f64 {
-        base * self.gamma.powi((epoch / self.step_size.max(1)) as i32)
+        // PyTorch's `gamma ** k` is C's `pow`; an exponent in an `i32` would wrap past 2³¹ decays.
+        base * self.gamma.powf((epoch / self.step_size.max(1)) as f64)
     }
 }
 

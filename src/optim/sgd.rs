@@ -80,12 +80,13 @@ impl Sgd {
     pub fn with(config: SgdConfig) -> Sgd {
         Sgd {
             config,
-            state: Slots::new(&["momentum_buffer"]),
+            state: Slots::new("Sgd", &["momentum_buffer"], true),
         }
     }
 }
 
 impl Optimizer for Sgd {
+    #[track_caller]
     fn step(&mut self, params: &mut Params, grads: &ParamGrads) {
         let SgdConfig {
             lr,

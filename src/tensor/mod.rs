@@ -29,7 +29,7 @@ pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
 pub(crate) use math::ln_in_place;
 pub use pool::release_buffer_pool;
 pub(crate) use reduce::softmax_lanes;
-pub use threads::{set_threads, threads};
+pub use threads::{MAX_THREADS_PER_CORE, set_threads, threads};
 
 /// The shape of a tensor: one length per axis, outermost first. Rank 4 and below need no allocation.
 pub type Shape = SmallVec<[usize; 4]>;

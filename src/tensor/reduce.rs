@@ -184,16 +184,21 @@ impl Tensor {
         positions.data.iter().map(|&k| k as usize).collect()
     }
 
-    /// `exp(x) / Σ exp(x)` along `axis`, computed as `exp(x - max)` so that large inputs do not overflow.
+    /// `exp(x) / Σ exp(x)` along `axis`, computed as `exp(x - max)` so that large inputs do not
+    /// overflow. A tensor without elements gives one of its shape, as `log_softmax` does.
     ///
     /// ```
     /// use tapegrad::Tensor;
     /// let p = Tensor::from_rows(&[[1000.0, 1000.0]]).softmax(1);
     /// assert_eq!(p.data(), &[0.5, 0.5]);
+    /// assert_eq!(Tensor::zeros(&[0, 3]).softmax(0).shape(), &[0, 3]);
     /// ```
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Tensor {
         let (outer, len, inner) = self.lanes("softmax", axis);
+        if self.is_empty() {
+            return Tensor::zeros(&self.shape); // no lanes, or empty ones: nothing to normalise
+        }
         if inner != 1 {
             return self.map_lanes("softmax", axis, |lane, out| {
                 let mut max_and_total = ([0.0], [0.0]);

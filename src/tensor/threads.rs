@@ -20,12 +20,21 @@ use std::sync::{Arc, RwLock};
 #[cfg_attr(not(feature = "threads"), allow(dead_code))]
 pub(crate) const PARALLEL_ELEMENTS: usize = 32 * 1024;
 
+/// The most threads a core [`set_threads`] starts.
+///
+/// ```
+/// assert_eq!(tapegrad::MAX_THREADS_PER_CORE, 4);
+/// ```
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
 #[cfg(feature = "threads")]
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
 /// Sets how many threads tapegrad's large matrix products and elementwise kernels use, and
 /// returns the number now in force: `threads`, or all the cores this process may use for `0`,
-/// or 1 when the library was built without the cargo feature `threads`.
+/// or 1 when the library was built without the cargo feature `threads`. More than
+/// [`MAX_THREADS_PER_CORE`] threads a core are clamped to that: beyond it threads only wait on
+/// each other (2,000 made a `tanh` thousands of times slower), and `usize::MAX` would never start.
 ///
 /// The results are the same, bit for bit, whatever the number of threads (see the README's
 /// Performance section). The default is 1. The calling thread computes a share of each split
@@ -38,13 +47,18 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 /// assert_eq!(in_force, if cfg!(feature = "threads") { 2 } else { 1 });
 /// assert_eq!(tapegrad::threads(), in_force);
 /// tapegrad::set_threads(1);
+/// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// let clamped = tapegrad::set_threads(usize::MAX);
+/// assert!(clamped <= cores * tapegrad::MAX_THREADS_PER_CORE);
+/// tapegrad::set_threads(1);
 /// ```
 pub fn set_threads(threads: usize) -> usize {
     #[cfg(feature = "threads")]
     {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
+            0 => cores,
+            n => n.min(cores.saturating_mul(MAX_THREADS_PER_CORE)),
         };
         // The calling thread computes a share itself: the pool holds the others.
         let pool = (threads > 1).then(|| {

@@ -48,6 +48,18 @@ pub const MAX_LINE_BYTES: usize = 4096;
 /// ```
 pub const MAX_CLASSES: usize = 256;
 
+/// An empty vector with room for `len` elements; panics, naming `op`, what is counted and the
+/// caller's line, when `len` overflowed (`None`) or the allocator has no room for it, where a
+/// plain `Vec::with_capacity` would abort the process.
+#[track_caller]
+pub(crate) fn room_for<T>(op: &str, what: &str, len: Option<usize>) -> Vec<T> {
+    let mut room = Vec::new();
+    if len.is_none_or(|len| room.try_reserve_exact(len).is_err()) {
+        crate::tensor::shape_panic(op, format_args!("{what}: more than memory can hold"));
+    }
+    room
+}
+
 /// How many characters of an offending field an error quotes before cutting it short.
 const QUOTED_CHARS: usize = 40;
 

@@ -4,6 +4,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::room_for;
 use crate::Tensor;
 use crate::numpy_random::RandomState;
 
@@ -19,7 +20,8 @@ use crate::numpy_random::RandomState;
 /// identical to scikit-learn's and the coordinates equal within 1e-15 (NumPy's `cos` and `sin` can
 /// differ from the system's in the last bit).
 ///
-/// Returns the points as an `[n_samples, 2]` tensor and their labels.
+/// Returns the points as an `[n_samples, 2]` tensor and their labels. Panics, naming the
+/// count and the caller's line, if they need more memory than there is.
 ///
 /// ```
 /// use tapegrad::datasets::make_moons_numpy;
@@ -31,12 +33,13 @@ use crate::numpy_random::RandomState;
 /// assert_eq!(labels[..4], [0, 1, 1, 0]);
 /// assert!((x.data()[0] - 0.7434611761955393).abs() < 1e-15);
 /// ```
+#[track_caller]
 pub fn make_moons_numpy(
     n_samples: usize,
     noise: f64,
     rng: &mut RandomState,
 ) -> (Tensor, Vec<usize>) {
-    let mut points = noise_free_moons(n_samples);
+    let mut points = noise_free_moons("make_moons_numpy", n_samples);
     rng.shuffle(&mut points);
     into_tensor(points, || rng.normal(0.0, noise))
 }
@@ -46,19 +49,21 @@ pub fn make_moons_numpy(
 /// scikit-learn's numbers, even from a [`RandomState`]; for those, use [`make_moons_numpy`].
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use tapegrad::rand::{SeedableRng, rngs::StdRng};
 /// use tapegrad::datasets::make_moons;
 ///
 /// let (x, labels) = make_moons(200, 0.2, &mut StdRng::seed_from_u64(0));
 /// assert_eq!(x.shape(), &[200, 2]);
 /// assert_eq!(labels.iter().filter(|&&label| label == 1).count(), 100);
 /// ```
+/// Panics, naming the count and the caller's line, if the points need more memory than there is.
+#[track_caller]
 pub fn make_moons<R: Rng + ?Sized>(
     n_samples: usize,
     noise: f64,
     rng: &mut R,
 ) -> (Tensor, Vec<usize>) {
-    let mut points = noise_free_moons(n_samples);
+    let mut points = noise_free_moons("make_moons", n_samples);
     points.shuffle(rng);
     into_tensor(points, || {
         let draw: f64 = StandardNormal.sample(rng);
@@ -67,14 +72,20 @@ pub fn make_moons<R: Rng + ?Sized>(
 }
 
 /// The points on the two circles with their labels, upper moon first, before shuffle and noise.
-fn noise_free_moons(n_samples: usize) -> Vec<([f64; 2], usize)> {
+/// The coordinates' room is checked here too, so that neither allocation can abort.
+#[track_caller]
+fn noise_free_moons(op: &str, n_samples: usize) -> Vec<([f64; 2], usize)> {
+    let what = format!("{n_samples} samples");
+    drop(room_for::<f64>(op, &what, n_samples.checked_mul(3)));
+    let mut points = room_for(op, &what, Some(n_samples));
     let n_upper = n_samples / 2;
     let n_lower = n_samples - n_upper;
     let upper = linspace(0.0, std::f64::consts::PI, n_upper).map(|t| ([t.cos(), t.sin()], 0));
     // `1 - sin t - 0.5` in scikit-learn's order of operations, not `0.5 - sin t`.
     let lower = linspace(0.0, std::f64::consts::PI, n_lower)
         .map(|t| ([1.0 - t.cos(), 1.0 - t.sin() - 0.5], 1));
-    upper.chain(lower).collect()
+    points.extend(upper.chain(lower));
+    points
 }
 
 /// The points as an `[n, 2]` tensor, `jitter()` added to each coordinate in row-major order.
