@@ -272,6 +272,11 @@ fn bad_values_are_refused_with_a_message_and_change_nothing() {
             "learning rate",
         ),
         (
+            // Short, in the form typed: never 301 digits.
+            apply(tutorial_with("learning_rate", json!(1e300))),
+            "learning rate: 1.0000e300 is not above 0 and at most ",
+        ),
+        (
             apply(tutorial_with("learning_rate", json!("fast"))),
             "bad command",
         ),

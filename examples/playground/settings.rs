@@ -128,8 +128,9 @@ impl Settings {
         let rate = self.learning_rate;
         if !(rate > 0.0 && rate <= limits.max_learning_rate) {
             return Err(format!(
-                "learning rate: {rate} is not above 0 and at most {}",
-                limits.max_learning_rate
+                "learning rate: {} is not above 0 and at most {}",
+                crate::cli::readable(rate),
+                crate::cli::readable(limits.max_learning_rate)
             ));
         }
         within("L2 strength", self.l2, 0.0, limits.max_l2)?;
@@ -169,6 +170,7 @@ fn within(what: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
     if value.is_finite() && (low..=high).contains(&value) {
         Ok(())
     } else {
+        let [value, low, high] = [value, low, high].map(crate::cli::readable);
         Err(format!("{what}: {value} is not from {low} to {high}"))
     }
 }

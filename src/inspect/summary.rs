@@ -231,15 +231,15 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 6, "{text}");
         assert!(
-            lines[0].starts_with("#0 variable [1, 2] src/inspect.rs:"),
+            lines[0].starts_with("#0 variable [1, 2] src/inspect/summary.rs:"),
             "{text}"
         );
         assert!(
-            lines[1].starts_with("#1 constant [2, 1] src/inspect.rs:"),
+            lines[1].starts_with("#1 constant [2, 1] src/inspect/summary.rs:"),
             "{text}"
         );
         assert!(
-            lines[2].starts_with("#2 matmul(#0, #1) [1, 1] src/inspect.rs:"),
+            lines[2].starts_with("#2 matmul(#0, #1) [1, 1] src/inspect/summary.rs:"),
             "{text}"
         );
         assert!(lines[3].starts_with("#3 shift(#2) [1, 1] "), "{text}");
