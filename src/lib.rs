@@ -105,7 +105,7 @@ pub use check::{
 #[cfg(feature = "data")]
 pub use data::{datasets, numpy_random};
 pub use engine::{Gradients, NodeId, Tape, Var};
-pub use functional::{Sharpness, hessian, hvp, sharpness};
+pub use functional::{Sharpness, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharpness, vjp};
 pub use inspect::{Summary, anomaly};
 pub use ops::Reduction;
 pub use tensor::{

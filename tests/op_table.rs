@@ -304,3 +304,70 @@ fn a_user_op_with_one_rule_gets_every_order() {
     assert_eq!(second.value().data(), &[3.0, -12.0]);
     assert_eq!(third.value().data(), &[6.0, 6.0]);
 }
+
+/// Central differences of `f` along `tangents`, element by element of its output.
+fn directional_difference(
+    f: &dyn for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    inputs: &[Tensor],
+    tangents: &[Tensor],
+) -> Tensor {
+    let eps = 1e-6;
+    let at = |sign: f64| {
+        let tape = Tape::no_grad();
+        let vars: Vec<Var> = (inputs.iter().zip(tangents))
+            .map(|(input, tangent)| {
+                let mut moved = input.clone();
+                moved.add_scaled(sign * eps, tangent);
+                tape.var(moved)
+            })
+            .collect();
+        f(&vars).value()
+    };
+    &(&at(1.0) - &at(-1.0)) / (2.0 * eps)
+}
+
+#[test]
+fn every_rows_forward_mode_matches_finite_differences_and_its_reverse_mode() {
+    let checker = GradCheck::default();
+    for row in OPS {
+        let inputs = inputs(row, 5);
+        let mut rng = StdRng::seed_from_u64(6);
+        let tangents: Vec<Tensor> = inputs
+            .iter()
+            .map(|t| Tensor::randn(t.shape(), &mut rng))
+            .collect();
+        let f = function(|v| (row.apply)(v));
+        let (output, jv) = tapegrad::jvp(&inputs, &tangents, |v| (row.apply)(v));
+        let numeric = directional_difference(&f, &inputs, &tangents);
+        for (k, (&a, &n)) in jv.data().iter().zip(numeric.data()).enumerate() {
+            assert!(
+                (a - n).abs() <= checker.atol + checker.rtol * n.abs(),
+                "{}: element {k} of J v: {a} vs finite difference {n}",
+                row.name
+            );
+        }
+        // ⟨u, J v⟩ = ⟨Jᵀu, v⟩, within a bound no cancellation can break.
+        let cotangent = Tensor::randn(output.shape(), &mut rng);
+        let (_, pulled) = tapegrad::vjp(&inputs, &cotangent, |v| (row.apply)(v));
+        let forward: f64 = cotangent
+            .data()
+            .iter()
+            .zip(jv.data())
+            .map(|(u, x)| u * x)
+            .sum();
+        let reverse: f64 = (pulled.iter().zip(&tangents))
+            .flat_map(|(p, v)| p.data().iter().zip(v.data()).map(|(p, v)| p * v))
+            .sum();
+        let scale: f64 = cotangent
+            .data()
+            .iter()
+            .zip(jv.data())
+            .map(|(u, x)| (u * x).abs())
+            .sum();
+        assert!(
+            (forward - reverse).abs() <= 1e-12 * scale.max(f64::MIN_POSITIVE),
+            "{}: ⟨u, J v⟩ = {forward}, ⟨Jᵀu, v⟩ = {reverse}",
+            row.name
+        );
+    }
+}

@@ -188,6 +188,95 @@ fn draw_boundary(
     Ok(())
 }
 
+/// For a batch of points (`[N, 2]`), each one's value and predicted class.
+pub type Field<'a> = &'a dyn Fn(&Tensor) -> (Vec<f64>, Vec<usize>);
+
+/// A field over the plane, one value per pixel, under the decision boundary and the points, on
+/// the axes and in the class colours of [`boundary`]: `field` gives, for a batch of points, each
+/// one's value and predicted class. Values run from white (0) to deep blue (the largest),
+/// through their square root, so that the small values far from the boundary still show.
+pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Field<'_>) -> Outcome {
+    register_font()?;
+    files::atomically(path, |path| {
+        let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (x_range, y_range) = (axis_range(x, 0), axis_range(x, 1));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("x1")
+            .y_desc("x2")
+            .x_label_formatter(&|x| tick_label(*x))
+            .y_label_formatter(&|y| tick_label(*y))
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .draw()?;
+        let plotting_area = chart.plotting_area();
+        let (columns, rows) = plotting_area.get_pixel_range();
+        let mut centres = Vec::with_capacity(2 * columns.len() * rows.len());
+        for row in rows.clone() {
+            for column in columns.clone() {
+                let (x1, x2) = chart
+                    .as_coord_spec()
+                    .reverse_translate((column, row))
+                    .ok_or("a pixel outside the axes")?;
+                centres.extend([x1, x2]);
+            }
+        }
+        let pixels = Tensor::new(centres, &[columns.len() * rows.len(), 2])?;
+        let count = pixels.shape()[0];
+        let (mut values, mut classes) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for start in (0..count).step_by(PIXELS_PER_BATCH) {
+            let rows = PIXELS_PER_BATCH.min(count - start);
+            let (batch_values, batch_classes) = field(&pixels.narrow(0, start, rows));
+            values.extend(batch_values);
+            classes.extend(batch_classes);
+        }
+        let largest = values
+            .iter()
+            .copied()
+            .fold(0.0f64, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let width = columns.len();
+        let pixel_area = plotting_area.strip_coord_spec();
+        for (index, (&value, &class)) in values.iter().zip(&classes).enumerate() {
+            let (column, row) = (index % width, index / width);
+            // The boundary: where the predicted class differs from the right or lower neighbour.
+            let differs = |other: usize| classes.get(other).is_some_and(|&c| c != class);
+            let on_boundary = (column + 1 < width && differs(index + 1)) || differs(index + width);
+            let colour = if on_boundary {
+                RGBColor(20, 20, 20)
+            } else {
+                let t = (value / largest).clamp(0.0, 1.0).sqrt();
+                let mix = |from: f64, to: f64| (from + (to - from) * t).round() as u8;
+                RGBColor(mix(255.0, 8.0), mix(255.0, 48.0), mix(255.0, 107.0))
+            };
+            pixel_area.draw_pixel((column as i32, row as i32), &colour)?;
+        }
+        let classes = labels.iter().max().map_or(2, |&max| max + 1);
+        chart.draw_series(
+            x.data()
+                .chunks_exact(2)
+                .zip(labels)
+                .flat_map(|(point, &label)| {
+                    let centre = (point[0], point[1]);
+                    [
+                        Circle::new(centre, 4, class_colour(label, classes).filled()),
+                        Circle::new(centre, 4, RGBColor(30, 30, 30).stroke_width(1)),
+                    ]
+                }),
+        )?;
+        root.present()?;
+        Ok(())
+    })
+}
+
 /// Curve colours, one per curve: matplotlib's "tab10", chosen to be told apart.
 const CURVES: [RGBColor; 10] = [
     RGBColor(31, 119, 180),

@@ -15,6 +15,7 @@ mod check;
 #[path = "../common/cli.rs"]
 mod cli;
 #[path = "../common/plot.rs"]
+#[allow(dead_code)] // shared with `jacobians`, which draws a field over the plane
 mod plot;
 
 use std::path::{Path, PathBuf};

@@ -74,6 +74,16 @@ pub enum GradCheckError {
         /// The central finite difference.
         numeric: f64,
     },
+    /// Forward mode (PyTorch's `check_forward_ad`): the Jacobian-vector product along the
+    /// check's fixed tangent (one per input, from [`GradCheck::tangents`]) disagrees with the
+    /// central finite difference of `f` along it. The first derivatives passed, so the rule is
+    /// right and its transpose, the forward mode, is not.
+    ForwardMismatch {
+        /// The Jacobian-vector product the tape computed.
+        analytic: f64,
+        /// `(f(x + eps·v) − f(x − eps·v)) / (2 eps)`.
+        numeric: f64,
+    },
     /// [`gradgradcheck`]: a second derivative `∂²f / ∂x ∂y` disagrees with the central finite
     /// difference of the first derivative `∂f / ∂x` along `y`.
     SecondOrderMismatch {
@@ -110,6 +120,12 @@ impl fmt::Display for GradCheckError {
                 f,
                 "gradcheck: input {input}, element {:?}: analytic {analytic:.6e} vs numeric {numeric:.6e} (difference {:.1e})",
                 index.as_slice(),
+                (analytic - numeric).abs()
+            ),
+            GradCheckError::ForwardMismatch { analytic, numeric } => write!(
+                f,
+                "gradcheck: forward mode: the Jacobian-vector product along the check's tangent is \
+                 {analytic:.6e}, the finite difference {numeric:.6e} (difference {:.1e})",
                 (analytic - numeric).abs()
             ),
             GradCheckError::SecondOrderMismatch {
@@ -226,7 +242,7 @@ impl GradCheck {
             .enumerate()
             .map(|(input, grad)| grad.ok_or(GradCheckError::NoGradient { input }))
             .collect::<Result<Vec<Tensor>, _>>()?;
-        let numeric = self.numeric_gradients(inputs, f);
+        let numeric = self.numeric_gradients(inputs, &f);
         let mut report = GradCheckReport {
             elements: 0,
             max_abs_error: 0.0,
@@ -248,7 +264,60 @@ impl GradCheck {
                 report.max_abs_error = report.max_abs_error.max(error);
             }
         }
+        // Forward mode, as PyTorch's `check_forward_ad`: the Jacobian-vector product along a fixed
+        // tangent against the central difference along it.
+        let tangents = GradCheck::tangents(inputs);
+        let (_, analytic) = crate::functional::jvp(inputs, &tangents, &f);
+        let analytic = analytic.item();
+        let numeric = self.directional_difference(inputs, &tangents, &f);
+        if !self.within(analytic, numeric) {
+            return Err(GradCheckError::ForwardMismatch { analytic, numeric });
+        }
         Ok(report)
+    }
+
+    /// The tangents [`check`](GradCheck::check) moves the inputs along for its forward-mode
+    /// check: one per input, of its shape, every element from a fixed sequence in `[-0.5, 0.5)`
+    /// with no symmetry, the same on every call.
+    ///
+    /// ```
+    /// use tapegrad::{GradCheck, Tensor};
+    /// let tangents = GradCheck::tangents(&[Tensor::zeros(&[2]), Tensor::zeros(&[])]);
+    /// assert_eq!(tangents[0].shape(), &[2]);
+    /// assert!(tangents.iter().flat_map(|t| t.data()).all(|x| (-0.5..0.5).contains(x)));
+    /// ```
+    pub fn tangents(inputs: &[Tensor]) -> Vec<Tensor> {
+        let mut k = 0.0f64;
+        let mut next = || {
+            k += 1.0;
+            (k * 0.6180339887).fract() - 0.5
+        };
+        (inputs.iter())
+            .map(|input| {
+                let values = (0..input.len()).map(|_| next()).collect();
+                Tensor::new(values, input.shape()).expect("the input's length")
+            })
+            .collect()
+    }
+
+    /// `(f(x + eps·v) − f(x − eps·v)) / (2 eps)` for tangents `v`.
+    fn directional_difference<F>(&self, inputs: &[Tensor], tangents: &[Tensor], f: &F) -> f64
+    where
+        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+    {
+        let moved = |sign: f64| -> Vec<Tensor> {
+            (inputs.iter().zip(tangents))
+                .map(|(input, tangent)| {
+                    let mut moved = input.clone();
+                    moved.add_scaled(sign * self.eps, tangent);
+                    moved
+                })
+                .collect()
+        };
+        let mut tape = Tape::new();
+        let above = evaluate(&mut tape, &moved(1.0), f);
+        let below = evaluate(&mut tape, &moved(-1.0), f);
+        (above - below) / (2.0 * self.eps)
     }
 
     /// Compares second derivatives with finite differences, as [`gradgradcheck`] does, with

@@ -77,9 +77,10 @@ impl Gradients {
         self.by_node[var.id.0].take()
     }
 
-    /// The gradient at node `id`, if it has one.
-    pub(crate) fn by_node(&self, id: NodeId) -> Option<&Tensor> {
-        self.by_node.get(id.0)?.as_ref()
+    /// Whether some node up to `last` (inclusive) has a gradient.
+    pub(crate) fn any_up_to(&self, last: NodeId) -> bool {
+        let end = (last.0 + 1).min(self.by_node.len());
+        self.by_node[..end].iter().any(Option::is_some)
     }
 
     /// Which tape and which pass of it these came from.

@@ -488,14 +488,17 @@ impl Tape {
         self.last_backward.set((None, 0));
     }
 
-    /// Notes a backward walk from `root`, whose gradients reached the nodes `reached` says, and
-    /// warns once (on stderr, naming the caller's line) when three walks in a row each left the
-    /// previous walk's output behind: passes recorded one after another on a tape nobody clears,
-    /// which then grows without end while every loss still comes out right.
+    /// Notes a backward walk from `root`, whose gradients reached a node at or before a given one
+    /// if `reached_up_to` says so, and warns once (on stderr, naming the caller's line) when three
+    /// walks in a row each reached nothing recorded up to the previous walk's output: passes
+    /// recorded one after another on a tape nobody clears, each on new leaves, so that it grows
+    /// without end while every loss still comes out right. (Several outputs of one pass share
+    /// their leaves, and do not count.)
     #[track_caller]
-    pub(crate) fn note_backward(&self, root: NodeId, reached: impl Fn(NodeId) -> bool) {
+    pub(crate) fn note_backward(&self, root: NodeId, reached_up_to: impl Fn(NodeId) -> bool) {
         let (previous, count) = self.last_backward.get();
-        let left_behind = previous.is_some_and(|previous| previous < root && !reached(previous));
+        let left_behind =
+            previous.is_some_and(|previous| previous < root && !reached_up_to(previous));
         let count = if left_behind { count + 1 } else { 0 };
         self.last_backward.set((Some(root), count));
         if count >= FORGOTTEN_CLEAR_WALKS && !self.warned.replace(true) {

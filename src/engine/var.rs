@@ -74,7 +74,7 @@ impl<'t> Var<'t> {
         let shape = self.scalar_shape("backward", "backward_with(seed)");
         self.tape.check_not_spent("backward");
         let gradients = backward::run(self.tape, self.id, Tensor::ones(&shape));
-        (self.tape).note_backward(self.id, |node| gradients.by_node(node).is_some());
+        (self.tape).note_backward(self.id, |last| gradients.any_up_to(last));
         gradients
     }
 
@@ -103,7 +103,7 @@ impl<'t> Var<'t> {
         }
         self.tape.check_not_spent("backward_with");
         let gradients = backward::run(self.tape, self.id, seed);
-        (self.tape).note_backward(self.id, |node| gradients.by_node(node).is_some());
+        (self.tape).note_backward(self.id, |last| gradients.any_up_to(last));
         gradients
     }
 

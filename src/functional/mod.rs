@@ -1,11 +1,15 @@
-//! Functions of functions: derivatives of a scalar function `f` of several tensors, taken at a
-//! point, each built on [`Var::grad`] (the gradient recorded on the tape, so that it can be
-//! differentiated again). PyTorch: `torch.autograd.functional`, `torch.func`; JAX: `jax.hessian`.
+//! Functions of functions: derivatives of a function `f` of several tensors, taken at a point:
+//! Hessians ([`hvp`], [`hessian`], [`sharpness`]), Jacobian-vector and vector-Jacobian products
+//! ([`jvp`], [`vjp`]) and Jacobians ([`jacfwd`], [`jacrev`], [`jacobian`]). Each is built on
+//! [`Var::grad`] (the gradient recorded on the tape, so that it can be differentiated again).
+//! PyTorch: `torch.autograd.functional`, `torch.func`; JAX: `jax.jvp`, `jax.hessian`, ….
 
+mod forward;
 mod hessian;
 
 use smallvec::SmallVec;
 
+pub use forward::{jacfwd, jacobian, jacrev, jvp, vjp};
 pub(crate) use hessian::hessian_of;
 pub use hessian::{Sharpness, hessian, hvp, sharpness};
 
