@@ -186,9 +186,8 @@ fn a_tangent_of_the_wrong_shape_names_both_shapes_and_the_line() {
     let x = tape.var(Tensor::zeros(&[2, 3]));
     let tangent = tape.constant(Tensor::zeros(&[3, 2]));
     let line = line!() + 1;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        x.tanh().jvp(&[x], &[tangent])
-    }));
+    let jvp = || x.tanh().jvp(&[x], &[tangent]);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(jvp));
     let payload = result.unwrap_err();
     let message = payload.downcast_ref::<String>().unwrap();
     assert!(
