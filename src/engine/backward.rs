@@ -196,21 +196,7 @@ pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
     let by_node = tape.evaluating(|| {
         let flows = |id: NodeId| tape.nodes()[id.0].needs_grad;
         let by_node = walk(tape, root, tape.constant(seed), flows);
-        // A rule may hand one value to several inputs (`add` gives each its `g`): the first
-        // takes it, the others copy it.
-        let mut by_node_tensors: Vec<Option<Tensor>> = Vec::with_capacity(by_node.len());
-        for grad in by_node {
-            let node = by_node_tensors.len();
-            let tensor = grad.map(|grad| match Tape::scratch_index(grad.id) {
-                Some(index) => match tape.take_scratch(index, node) {
-                    Ok(tensor) => tensor,
-                    Err(earlier) => by_node_tensors[earlier].clone().expect("taken earlier"),
-                },
-                None => grad.value(), // a rule returned a value of the tape itself
-            });
-            by_node_tensors.push(tensor);
-        }
-        by_node_tensors
+        tape.take_values(by_node)
     });
     Gradients {
         identity: tape.identity(),

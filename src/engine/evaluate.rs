@@ -20,7 +20,7 @@ pub(super) const SCRATCH: usize = 1 << (usize::BITS - 1);
 pub(super) enum ScratchValue {
     Computed(Tensor),
     Kept(Arc<Tensor>),
-    /// Moved out by [`Tape::take_scratch`] as the gradient of this node.
+    /// Moved out by [`Tape::take_values`] as the gradient of this node.
     Taken(usize),
 }
 
@@ -65,7 +65,7 @@ impl Tape {
 
     /// Runs `walk` with every op evaluated on plain values, recording nothing (the first-order
     /// walk). The values it computes live until it returns: it moves out those it keeps with
-    /// [`take_scratch`](Tape::take_scratch), and the rest go back to the buffer pool.
+    /// [`take_values`](Tape::take_values), and the rest go back to the buffer pool.
     pub(crate) fn evaluating<T>(&self, walk: impl FnOnce() -> T) -> T {
         /// Leaves evaluating mode even if a rule panics (a tape reused after `catch_unwind`).
         struct Restore<'a>(&'a Tape);
@@ -93,17 +93,29 @@ impl Tape {
         self.evaluating.get()
     }
 
-    /// Moves scratch value `index` out as the gradient of `node`, or, if an earlier node took it
-    /// already (a rule gave one value to two inputs), says which.
-    pub(crate) fn take_scratch(&self, index: usize, node: usize) -> Result<Tensor, usize> {
-        let slot = &mut self.scratch.borrow_mut()[index];
-        match std::mem::replace(slot, ScratchValue::Taken(node)) {
-            ScratchValue::Computed(tensor) => Ok(tensor),
-            ScratchValue::Kept(tensor) => Ok(Tensor::clone(&tensor)),
-            ScratchValue::Taken(earlier) => {
-                *slot = ScratchValue::Taken(earlier);
-                Err(earlier)
-            }
+    /// The values of `vars` (one per node, `None` where a node has no gradient), moved out of
+    /// the scratch list. A rule may hand one value to several inputs (`add` gives each its `g`):
+    /// the first takes it, the others copy it.
+    pub(crate) fn take_values(&self, vars: Vec<Option<Var<'_>>>) -> Vec<Option<Tensor>> {
+        let (mut scratch, nodes) = (self.scratch.borrow_mut(), self.nodes.borrow());
+        let mut values: Vec<Option<Tensor>> = Vec::with_capacity(vars.len());
+        for var in vars {
+            let node = values.len();
+            let value = var.map(|var| match Tape::scratch_index(var.id) {
+                Some(index) => {
+                    match std::mem::replace(&mut scratch[index], ScratchValue::Taken(node)) {
+                        ScratchValue::Computed(tensor) => tensor,
+                        ScratchValue::Kept(tensor) => Tensor::clone(&tensor),
+                        ScratchValue::Taken(earlier) => {
+                            scratch[index] = ScratchValue::Taken(earlier);
+                            values[earlier].clone().expect("taken earlier")
+                        }
+                    }
+                }
+                None => nodes[var.id.0].value.clone(), // a rule returned a value of the tape itself
+            });
+            values.push(value);
         }
+        values
     }
 }
