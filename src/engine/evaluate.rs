@@ -80,6 +80,9 @@ impl Tape {
             "a derivative rule started another backward walk on its own tape"
         );
         let _restore = Restore(self);
+        // About two values a node: one growth of the list, not one per doubling.
+        let expected = 2 * self.len();
+        self.scratch.borrow_mut().reserve(expected);
         walk()
     }
 
