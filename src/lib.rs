@@ -49,7 +49,7 @@
 //! (the tape, its handles, the `Op` trait and the walk; `src/engine/mod.rs` gives the reading
 //! order), [`ops`], and around them [`nn`] and [`optim`] (layers, optimizers, batches, saved
 //! weights), [`check`] (finite differences, hand-derived formulas against the tape:
-//! [`compare_gradients`]), [`functional`] (Hessians), [`inspect`] ([`Tape::summary`],
+//! [`compare_gradients`]), [`functional`] (Hessians, Jacobian-vector products, Jacobians), [`inspect`] ([`Tape::summary`],
 //! [`Tape::to_dot`], and [`anomaly::check`] to find the op that made a NaN), and with the
 //! default feature `data`, `datasets` (two moons, spirals, CSV files), `numpy_random` (NumPy's
 //! legacy random stream, draw for draw) and `tutorial` (the network of "Implementing a neural

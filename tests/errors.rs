@@ -856,3 +856,57 @@ fn an_op_on_a_taken_leaf_says_its_value_was_moved_out() {
     );
     assert!(message.contains("was moved out by Tape::take"), "{message}");
 }
+
+/// An op whose rule asks for a gradient of its own: not a rule written with Var ops.
+struct GradInsideRule;
+
+impl Op for GradInsideRule {
+    fn name(&self) -> &'static str {
+        "grad_inside_rule"
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].clone()
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        let x = args.inputs[0];
+        vec![Some(args.grad_output * x.square().sum().grad(&[x])[0])]
+    }
+}
+
+#[test]
+fn grad_inside_a_rule_that_backward_evaluates_is_refused_by_name() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_slice(&[1.0, 2.0]));
+    let y = tape.apply(GradInsideRule, &[x]).sum();
+    let message = panic_message(|| y.backward());
+    assert!(
+        message
+            .starts_with("grad: called inside a derivative rule while Var::backward evaluates it"),
+        "{message}"
+    );
+}
+
+#[test]
+fn cross_entropy_backward_checks_its_labels_and_its_gradient() {
+    let tape = Tape::new();
+    let p = tape.var(Tensor::from_rows(&[[0.25, 0.75]]));
+    let g = tape.constant(Tensor::scalar(1.0));
+    let rule = tapegrad::ops::CrossEntropyBackward::new(&[5], Reduction::Sum);
+    let line = line!() + 1;
+    let message = panic_message(|| tape.apply(rule, &[p, g]));
+    assert_eq!(
+        message.split(" at ").next().unwrap(),
+        "cross_entropy_backward: label 5 of row 0 is out of range for 2 classes"
+    );
+    assert!(
+        message.contains(&format!("tests/errors.rs:{line}:")),
+        "{message}"
+    );
+    let rule = tapegrad::ops::CrossEntropyBackward::new(&[1], Reduction::Sum);
+    let two = tape.constant(Tensor::from_slice(&[1.0, 1.0]));
+    let message = panic_message(|| tape.apply(rule, &[p, two]));
+    assert!(
+        message.starts_with("cross_entropy_backward: the gradient has shape [2], not one element"),
+        "{message}"
+    );
+}

@@ -194,6 +194,8 @@ fn walk<'t>(
 /// evaluated on plain numbers: first derivatives, nothing recorded.
 pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
     let by_node = tape.evaluating(|| {
+        // About two values a node: one growth of the list, not one per doubling.
+        tape.reserve_scratch(2 * (root.0 + 1));
         let flows = |id: NodeId| tape.nodes()[id.0].needs_grad;
         let by_node = walk(tape, root, tape.constant(seed), flows);
         tape.take_values(by_node)

@@ -80,9 +80,6 @@ impl Tape {
             "a derivative rule started another backward walk on its own tape"
         );
         let _restore = Restore(self);
-        // About two values a node: one growth of the list, not one per doubling.
-        let expected = 2 * self.len();
-        self.scratch.borrow_mut().reserve(expected);
         walk()
     }
 
@@ -94,6 +91,11 @@ impl Tape {
     /// Whether a first-order walk is evaluating rules (ops compute values and record nothing).
     pub(crate) fn is_evaluating(&self) -> bool {
         self.evaluating.get()
+    }
+
+    /// Room for `values` values in the scratch list.
+    pub(crate) fn reserve_scratch(&self, values: usize) {
+        self.scratch.borrow_mut().reserve(values);
     }
 
     /// The values of `vars` (one per node, `None` where a node has no gradient), moved out of

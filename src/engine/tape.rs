@@ -19,7 +19,8 @@ use crate::Tensor;
 pub struct NodeId(pub(crate) usize);
 
 impl NodeId {
-    /// The node's position on the tape, from 0.
+    /// The node's position on the tape, from 0. (Inside a rule that `Var::backward` evaluates,
+    /// values are not nodes: their ids print as `scratch#k` and index nothing on the tape.)
     pub fn index(self) -> usize {
         self.0
     }
@@ -27,7 +28,10 @@ impl NodeId {
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        match Tape::scratch_index(*self) {
+            Some(index) => write!(f, "scratch#{index}"),
+            None => write!(f, "#{}", self.0),
+        }
     }
 }
 
@@ -267,7 +271,8 @@ impl Tape {
     /// Records `op` applied to `inputs` with an `output` its forward kept, instead of running the
     /// forward again: how a rule uses a value its op's forward computed (cross-entropy's softmax
     /// probabilities) and still has it differentiated by `op`'s own rule. `output` must be what
-    /// `op`'s forward gives for these inputs; nothing checks it but
+    /// `op`'s forward gives for these inputs, and `op`'s rule must read nothing its forward would
+    /// have kept (the forward does not run); nothing checks either but
     /// [`gradgradcheck`](crate::gradgradcheck). Shared, so that a first-order walk reads it
     /// without a copy.
     ///
@@ -503,9 +508,10 @@ impl Tape {
         self.last_backward.set((Some(root), count));
         if count >= FORGOTTEN_CLEAR_WALKS && !self.warned.replace(true) {
             eprintln!(
-                "tapegrad: warning: this backward walk and the {FORGOTTEN_CLEAR_WALKS} before it each \
-                 started after the previous one's output, without reaching it: the tape keeps every \
-                 pass ({} nodes now). Call tape.clear() before recording the next pass (at {})",
+                "tapegrad: warning: this backward walk and the {} before it each started after \
+                 the previous one's output, on new leaves: the tape keeps every pass ({} nodes \
+                 now). Call tape.clear() before recording the next pass (at {})",
+                FORGOTTEN_CLEAR_WALKS - 1,
                 self.len(),
                 Location::caller()
             );

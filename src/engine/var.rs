@@ -168,6 +168,13 @@ impl<'t> Var<'t> {
                 std::panic::Location::caller()
             );
         }
+        if self.tape.is_evaluating() {
+            panic!(
+                "grad: called inside a derivative rule while Var::backward evaluates it; a rule \
+                 is written with Var ops only (grad and jvp record a walk of their own) at {}",
+                std::panic::Location::caller()
+            );
+        }
         self.tape.check_owns(seed, "grad_with");
         for &var in wrt {
             self.tape.check_owns(var, "grad");

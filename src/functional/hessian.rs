@@ -149,7 +149,9 @@ pub struct Sharpness {
     /// direction does not count unless every direction curves down).
     pub eigenvalue: f64,
     /// A unit eigenvector for it, one tensor per input: pass it as the next call's `start` when
-    /// the inputs have moved only a little, as in training, and few iterations are needed.
+    /// the inputs have moved only a little, as in training, and few iterations are needed (every
+    /// start is nudged by 1e-6 along a fixed direction, so even an exact eigenvector takes a few
+    /// products, as many as that nudge needs to fade below the tolerance).
     pub eigenvector: Vec<Tensor>,
     /// How many Hessian-vector products the power iteration took.
     pub products: usize,

@@ -130,10 +130,10 @@ impl CrossEntropy {
 
     /// Panics, naming the caller's line, unless `logits` is `[batch, classes]` with one valid label per row.
     #[track_caller]
-    fn check(&self, logits: &Tensor) {
+    fn check(&self, op: &str, logits: &Tensor) {
         let &[rows, classes] = logits.shape() else {
             shape_panic(
-                "cross_entropy",
+                op,
                 format_args!(
                     "logits must be 2-D [batch, classes], got {:?}",
                     logits.shape()
@@ -142,7 +142,7 @@ impl CrossEntropy {
         };
         if classes == 0 || rows == 0 {
             shape_panic(
-                "cross_entropy",
+                op,
                 format_args!(
                     "logits {:?} are empty: need at least one row and one class",
                     logits.shape()
@@ -151,7 +151,7 @@ impl CrossEntropy {
         }
         if self.labels.len() != rows {
             shape_panic(
-                "cross_entropy",
+                op,
                 format_args!(
                     "{} labels for logits {:?}: need one label per row",
                     self.labels.len(),
@@ -166,7 +166,7 @@ impl CrossEntropy {
             .find(|&(_, &label)| label >= classes)
         {
             shape_panic(
-                "cross_entropy",
+                op,
                 format_args!("label {label} of row {row} is out of range for {classes} classes"),
             );
         }
@@ -179,7 +179,7 @@ impl Op for CrossEntropy {
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let logits = inputs[0];
-        self.check(logits);
+        self.check("cross_entropy", logits);
         let &[rows, classes] = logits.shape() else {
             unreachable!("checked above")
         };
@@ -225,6 +225,9 @@ impl Op for CrossEntropy {
 pub struct CrossEntropyBackward {
     labels: Arc<[usize]>,
     row_weight: f64,
+    /// Whether the labels were checked against the probabilities' shape already (by the
+    /// cross-entropy whose rule this is), or are still to be checked.
+    checked: bool,
 }
 
 impl CrossEntropyBackward {
@@ -240,7 +243,10 @@ impl CrossEntropyBackward {
     /// assert_eq!(tape.apply(rule, &[p, g]).value().data(), &[0.5, -0.5]);
     /// ```
     pub fn new(labels: &[usize], reduction: Reduction) -> CrossEntropyBackward {
-        CrossEntropy::new(labels, reduction).rule()
+        CrossEntropyBackward {
+            checked: false,
+            ..CrossEntropy::new(labels, reduction).rule()
+        }
     }
 }
 
@@ -249,6 +255,7 @@ impl CrossEntropy {
         CrossEntropyBackward {
             labels: Arc::clone(&self.labels),
             row_weight: self.row_weight(),
+            checked: true,
         }
     }
 }
@@ -259,6 +266,20 @@ impl Op for CrossEntropyBackward {
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (probabilities, g) = (inputs[0], inputs[1]);
+        if !self.checked {
+            let probe = CrossEntropy {
+                labels: Arc::clone(&self.labels),
+                reduction: Reduction::Sum,
+                probabilities: None,
+            };
+            probe.check("cross_entropy_backward", probabilities); // one label a row, in range
+        }
+        if g.len() != 1 {
+            shape_panic(
+                "cross_entropy_backward",
+                format_args!("the gradient has shape {:?}, not one element", g.shape()),
+            );
+        }
         let classes = probabilities.shape()[1];
         let mut grad = probabilities.clone();
         for (row, &label) in self.labels.iter().enumerate() {
