@@ -5,6 +5,7 @@
 use std::error::Error;
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{ReverseCoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -124,9 +125,42 @@ fn draw_boundary(
     panel: &Panel<'_>,
     font_size: u32,
 ) -> Outcome {
+    let mut chart = plane_chart(area, x, &panel.title, font_size)?;
+    // The class of every pixel of the plotting area, predicted in one batch: a boundary as
+    // sharp as the picture allows, with no cells to show as steps.
+    let plotting_area = chart.plotting_area();
+    let (pixels, columns) = pixel_centres(&chart)?;
+    // In chunks of rows, so that a wide hidden layer's activations over ~250,000 pixels never
+    // need more than a chunk's memory at once.
+    let count = pixels.shape()[0];
+    let mut predicted = Vec::with_capacity(count);
+    for start in (0..count).step_by(PIXELS_PER_BATCH) {
+        let rows = PIXELS_PER_BATCH.min(count - start);
+        predicted.extend((panel.predict)(&pixels.narrow(0, start, rows)));
+    }
+    let from_labels = labels.iter().max().map_or(0, |&max| max + 1);
+    let classes = panel.classes.max(from_labels);
+    let pixel_area = plotting_area.strip_coord_spec();
+    for (index, &class) in predicted.iter().enumerate() {
+        let (column, row) = (index % columns, index / columns);
+        pixel_area.draw_pixel((column as i32, row as i32), &region_colour(class, classes))?;
+    }
+    draw_points(&mut chart, x, labels, classes)
+}
+
+/// The plane of the points `x` (`[N, 2]`), with its axes, titled.
+type Plane<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn plane_chart<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    x: &Tensor,
+    title: &str,
+    font_size: u32,
+) -> Result<Plane<'a, 'b>, Box<dyn Error>> {
     let (x_range, y_range) = (axis_range(x, 0), axis_range(x, 1));
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", font_size))
+        .caption(title, ("sans-serif", font_size))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -141,11 +175,13 @@ fn draw_boundary(
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .draw()?;
+    Ok(chart)
+}
 
-    // The class of every pixel of the plotting area, predicted in one batch: a boundary as
-    // sharp as the picture allows, with no cells to show as steps.
-    let plotting_area = chart.plotting_area();
-    let (columns, rows) = plotting_area.get_pixel_range();
+/// The centre of every pixel of the plotting area, row by row (`[pixels, 2]`), and how many
+/// pixels a row has.
+fn pixel_centres(chart: &Plane<'_, '_>) -> Result<(Tensor, usize), Box<dyn Error>> {
+    let (columns, rows) = chart.plotting_area().get_pixel_range();
     let mut centres = Vec::with_capacity(2 * columns.len() * rows.len());
     for row in rows.clone() {
         for column in columns.clone() {
@@ -156,23 +192,12 @@ fn draw_boundary(
             centres.extend([x1, x2]);
         }
     }
-    // In chunks of rows, so that a wide hidden layer's activations over ~250,000 pixels never
-    // need more than a chunk's memory at once.
     let pixels = Tensor::new(centres, &[columns.len() * rows.len(), 2])?;
-    let count = pixels.shape()[0];
-    let mut predicted = Vec::with_capacity(count);
-    for start in (0..count).step_by(PIXELS_PER_BATCH) {
-        let rows = PIXELS_PER_BATCH.min(count - start);
-        predicted.extend((panel.predict)(&pixels.narrow(0, start, rows)));
-    }
-    let from_labels = labels.iter().max().map_or(0, |&max| max + 1);
-    let classes = panel.classes.max(from_labels);
-    let pixel_area = plotting_area.strip_coord_spec();
-    for (index, &class) in predicted.iter().enumerate() {
-        let (column, row) = (index % columns.len(), index / columns.len());
-        pixel_area.draw_pixel((column as i32, row as i32), &region_colour(class, classes))?;
-    }
+    Ok((pixels, columns.len()))
+}
 
+/// The points, each a dot of its class's colour with a dark rim.
+fn draw_points(chart: &mut Plane<'_, '_>, x: &Tensor, labels: &[usize], classes: usize) -> Outcome {
     chart.draw_series(
         x.data()
             .chunks_exact(2)
@@ -200,36 +225,9 @@ pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Fiel
     files::atomically(path, |path| {
         let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
         root.fill(&WHITE)?;
-        let (x_range, y_range) = (axis_range(x, 0), axis_range(x, 1));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("x1")
-            .y_desc("x2")
-            .x_label_formatter(&|x| tick_label(*x))
-            .y_label_formatter(&|y| tick_label(*y))
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 15))
-            .draw()?;
+        let mut chart = plane_chart(&root, x, title, 18)?;
         let plotting_area = chart.plotting_area();
-        let (columns, rows) = plotting_area.get_pixel_range();
-        let mut centres = Vec::with_capacity(2 * columns.len() * rows.len());
-        for row in rows.clone() {
-            for column in columns.clone() {
-                let (x1, x2) = chart
-                    .as_coord_spec()
-                    .reverse_translate((column, row))
-                    .ok_or("a pixel outside the axes")?;
-                centres.extend([x1, x2]);
-            }
-        }
-        let pixels = Tensor::new(centres, &[columns.len() * rows.len(), 2])?;
+        let (pixels, width) = pixel_centres(&chart)?;
         let count = pixels.shape()[0];
         let (mut values, mut classes) = (Vec::with_capacity(count), Vec::with_capacity(count));
         for start in (0..count).step_by(PIXELS_PER_BATCH) {
@@ -243,7 +241,6 @@ pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Fiel
             .copied()
             .fold(0.0f64, f64::max)
             .max(f64::MIN_POSITIVE);
-        let width = columns.len();
         let pixel_area = plotting_area.strip_coord_spec();
         for (index, (&value, &class)) in values.iter().zip(&classes).enumerate() {
             let (column, row) = (index % width, index / width);
@@ -260,18 +257,7 @@ pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Fiel
             pixel_area.draw_pixel((column as i32, row as i32), &colour)?;
         }
         let classes = labels.iter().max().map_or(2, |&max| max + 1);
-        chart.draw_series(
-            x.data()
-                .chunks_exact(2)
-                .zip(labels)
-                .flat_map(|(point, &label)| {
-                    let centre = (point[0], point[1]);
-                    [
-                        Circle::new(centre, 4, class_colour(label, classes).filled()),
-                        Circle::new(centre, 4, RGBColor(30, 30, 30).stroke_width(1)),
-                    ]
-                }),
-        )?;
+        draw_points(&mut chart, x, labels, classes)?;
         root.present()?;
         Ok(())
     })
