@@ -1,7 +1,10 @@
 //! Misuse at the edges gives a message naming the caller's line or the entry, never a silently
 //! wrong number: optimizer steps and states, accuracy, schedules, data sets and softmax.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+#[path = "common/panics.rs"]
+mod panics;
+
+use panics::panic_message;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -9,22 +12,6 @@ use tapegrad::datasets::{make_moons, make_spiral};
 use tapegrad::nn::{ParamGrads, Params, accuracy};
 use tapegrad::optim::{Adam, LrSchedule, Optimizer, RmsProp, Sgd, SgdConfig, StateError, StepLr};
 use tapegrad::{Tape, Tensor};
-
-/// The message of the panic `f` raises (the test fails if it returns normally).
-fn panic_message<T>(f: impl FnOnce() -> T) -> String {
-    let payload = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload,
-    };
-    match (
-        payload.downcast_ref::<String>(),
-        payload.downcast_ref::<&str>(),
-    ) {
-        (Some(message), _) => message.clone(),
-        (None, Some(message)) => (*message).to_owned(),
-        (None, None) => panic!("panic payload is not a string"),
-    }
-}
 
 fn optimizers() -> Vec<Box<dyn Optimizer>> {
     let momentum = SgdConfig {

@@ -1,25 +1,13 @@
 //! Error messages as the docs give them: the op, the shapes, and (through `#[track_caller]`) the
 //! file and line of the caller's code, here `tests/errors.rs`; constructors return `ShapeError`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+#[path = "common/panics.rs"]
+mod panics;
+
+use panics::panic_message;
 
 use tapegrad::ops::{BackwardArgs, InputGrads, Op};
 use tapegrad::{Reduction, ShapeError, Tape, Tensor};
-
-/// The message of the panic `f` raises (the test fails if it returns normally).
-fn panic_message<T>(f: impl FnOnce() -> T) -> String {
-    let payload = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload,
-    };
-    if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else {
-        panic!("panic payload is not a string")
-    }
-}
 
 // ---- Shape errors inside a computation panic, naming the caller's line ----
 

@@ -2,29 +2,16 @@
 //! through a file, PyTorch's layout with a version (and today's unversioned files read right),
 //! saves that leave the old file whole when they fail, and headers of many tensors in linear time.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+#[path = "common/panics.rs"]
+mod panics;
+
+use panics::panic_message;
 use std::path::PathBuf;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tapegrad::nn::{Activation, Linear, Mlp, Params, WeightsError};
 use tapegrad::{Tape, Tensor};
-
-/// The message of the panic `f` raises (the test fails if it returns normally).
-fn panic_message<T>(f: impl FnOnce() -> T) -> String {
-    let payload = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload,
-    };
-    match (
-        payload.downcast_ref::<String>(),
-        payload.downcast_ref::<&str>(),
-    ) {
-        (Some(message), _) => message.clone(),
-        (None, Some(message)) => (*message).to_owned(),
-        (None, None) => panic!("panic payload is not a string"),
-    }
-}
 
 /// A safetensors file as another writer makes it: f64 tensors in this order, no tapegrad metadata.
 fn raw_safetensors(tensors: &[(&str, &[usize], Vec<f64>)], metadata: Option<&str>) -> Vec<u8> {
