@@ -2,8 +2,10 @@
 //! `Adam` against the same update fused by hand over the same buffers, in one criterion group.
 //! Run: `cargo bench --bench optim`; it prints the ratio of the medians of this run.
 
+mod estimates;
+
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::SystemTime;
 
 use criterion::{Criterion, criterion_group};
 use tapegrad::Tensor;
@@ -75,23 +77,10 @@ fn adam_step(c: &mut Criterion) {
 criterion_group!(benches, adam_step);
 
 fn main() {
-    let start = Instant::now();
+    let run_start = SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
-    let median = |bench: &str| -> Option<f64> {
-        let path = format!("target/criterion/adam_step/{bench}/new/estimates.json");
-        let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-        if modified.elapsed().ok()? > start.elapsed() {
-            return None; // from an earlier run
-        }
-        let json = std::fs::read_to_string(path).ok()?;
-        let median = &json[json.find("\"median\"")?..];
-        let from = median.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-        median[from..][..median[from..].find([',', '}'])?]
-            .trim()
-            .parse()
-            .ok()
-    };
+    let median = |bench: &str| estimates::median_nanoseconds("adam_step", bench, run_start);
     if let (Some(ours), Some(hand)) = (median("tapegrad"), median("hand-fused")) {
         println!(
             "adam step: tapegrad / hand-fused = {:.2}x ({:.0} µs / {:.0} µs)",

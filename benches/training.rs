@@ -5,6 +5,7 @@
 //! - moons: the tutorial's job, 200 points, 2-3-2 tanh/softmax, summed cross-entropy + L2.
 //! - mlp: 784-256-10 tanh/softmax, mean cross-entropy, batch 256, SGD (random data of MNIST's shape).
 
+mod estimates;
 mod hand_written;
 mod workloads;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
+use estimates::median_nanoseconds;
 use workloads::Workload;
 
 /// Times the workloads side by side in one criterion group, each under its bench name.
@@ -49,18 +51,6 @@ fn mlp_step(c: &mut Criterion) {
             .sample_size(30)
             .measurement_time(Duration::from_secs(8));
     });
-}
-
-/// The median of one benchmark, read from criterion's `estimates.json` if this run wrote it.
-fn median_nanoseconds(group: &str, bench: &str, run_start: SystemTime) -> Option<f64> {
-    let path = format!("target/criterion/{group}/{bench}/new/estimates.json");
-    if std::fs::metadata(&path).ok()?.modified().ok()? < run_start {
-        return None; // left by an earlier run; this one filtered it out
-    }
-    let json = std::fs::read_to_string(path).ok()?;
-    let median = &json[json.find("\"median\"")?..];
-    let estimate = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    estimate[..estimate.find([',', '}'])?].trim().parse().ok()
 }
 
 fn print_ratios(run_start: SystemTime) {

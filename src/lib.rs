@@ -62,7 +62,7 @@
 //! # Speed
 //!
 //! Tensors are row-major `f64` with NumPy broadcasting. Matrix products go through
-//! matrixmultiply's GEMM when small and faer's when large; [`exp`](Tensor::exp),
+//! matrixmultiply's GEMM (AVX-512 or AVX2 kernels, chosen at run time); [`exp`](Tensor::exp),
 //! [`tanh`](Tensor::tanh) and [`log`](Tensor::log) are vectorised for AVX2 and AVX-512, chosen at
 //! run time; with the feature `threads` and [`set_threads`], large products and elementwise
 //! kernels run on several cores with the same results bit for bit. Buffers are recycled from pass
@@ -110,6 +110,7 @@ pub use inspect::{Summary, anomaly};
 pub use ops::Reduction;
 pub use tensor::{
     MAX_THREADS_PER_CORE, Shape, ShapeError, Tensor, release_buffer_pool, set_threads, threads,
+    vector_isa,
 };
 
 /// The README's Rust code blocks, compiled and run as doctests so that they stay true.

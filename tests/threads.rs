@@ -26,8 +26,8 @@ fn products(rng: &mut StdRng) -> Vec<Tensor> {
         (129, 600, 77),  // odd sizes: blocks and kernels with ragged edges
         (1000, 1, 600),  // an outer product
         (300, 1100, 1),  // a matrix-vector product
-        (16, 16, 16),    // the smallest that goes to faer
-        (64, 64, 64),    // faer, on one thread whatever the setting
+        (16, 16, 16),    // below the parallel threshold
+        (64, 64, 64),    // on one thread whatever the setting
         (128, 100, 100), // split in two
         (200, 2, 3),     // the tutorial's, which stays small
     ];

@@ -3,8 +3,7 @@
 //! time tapegrad against them; `tests/hand_written.rs` checks that both compute the same numbers,
 //! so the comparison is between equals.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use tapegrad::Tensor;
 use tapegrad::tutorial::TwoLayer;
@@ -142,7 +141,7 @@ impl MoonsLoop {
 }
 
 /// A tanh MLP with one hidden layer trained by SGD on the mean cross-entropy, its matrix
-/// products through faer's GEMM (as tapegrad's large ones are), buffers allocated once.
+/// products through matrixmultiply's GEMM (as tapegrad's are), buffers allocated once.
 pub struct MlpStep {
     x: Array2<f64>,
     labels: Vec<usize>,
@@ -159,8 +158,15 @@ pub struct MlpStep {
     db2: Array1<f64>,
 }
 
-/// `c = op(a) · op(b)`, or `c += …` with `Accum::Add`, by faer's GEMM on one thread, `op`
-/// transposing where asked; all three in standard (row-major) layout.
+/// Whether a product's result replaces the output's values or is added to them.
+#[derive(Clone, Copy)]
+enum Accum {
+    Replace,
+    Add,
+}
+
+/// `c = op(a) · op(b)`, or `c += …` with `Accum::Add`, by matrixmultiply's GEMM (as tapegrad's
+/// products are), `op` transposing where asked.
 fn gemm(
     a: &Array2<f64>,
     transpose_a: bool,
@@ -169,26 +175,14 @@ fn gemm(
     accum: Accum,
     c: &mut Array2<f64>,
 ) {
-    fn view(m: &Array2<f64>, transpose: bool) -> MatRef<'_, f64> {
-        let view = MatRef::from_row_major_slice(m.as_slice().unwrap(), m.nrows(), m.ncols());
-        if transpose { view.transpose() } else { view }
+    fn view(m: &Array2<f64>, transpose: bool) -> ArrayView2<'_, f64> {
+        if transpose { m.t() } else { m.view() }
     }
-    let (rows, cols) = c.dim();
-    let c = MatMut::from_row_major_slice_mut(c.as_slice_mut().unwrap(), rows, cols);
-    matmul(
-        c,
-        accum,
-        view(a, transpose_a),
-        view(b, transpose_b),
-        1.0,
-        Par::Seq,
-    );
-    // faer's kernels leave the upper halves of the vector registers dirty, which slows every
-    // SSE instruction after them (glibc's `tanh` here): see `src/tensor/linalg.rs`.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.avx._mm256_zeroupper();
-    }
+    let beta = match accum {
+        Accum::Replace => 0.0,
+        Accum::Add => 1.0,
+    };
+    general_mat_mul(1.0, &view(a, transpose_a), &view(b, transpose_b), beta, c);
 }
 
 fn array(tensor: &Tensor) -> Array2<f64> {

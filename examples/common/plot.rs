@@ -88,15 +88,37 @@ fn register_font() -> Outcome {
     Ok(())
 }
 
+/// Draws a `width × height` picture with `draw` and writes it to `path` as a PNG, whole or not at
+/// all. plotters draws into an RGB buffer; the `png` crate writes it.
+fn picture(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Outcome,
+) -> Outcome {
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    files::atomically(path, |partial| {
+        let file = std::io::BufWriter::new(std::fs::File::create(partial)?);
+        let mut encoder = png::Encoder::new(file, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&pixels)?;
+        writer.finish()?;
+        Ok(())
+    })
+}
+
 /// The decision regions of one model under the points `x` (`[N, 2]`) coloured by `labels`.
 pub fn boundary(path: &Path, x: &Tensor, labels: &[usize], panel: &Panel<'_>) -> Outcome {
     register_font()?;
-    files::atomically(path, |path| {
-        let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
-        root.fill(&WHITE)?;
-        draw_boundary(&root, x, labels, panel, 22)?;
-        root.present()?;
-        Ok(())
+    picture(path, (640, 520), |root| {
+        draw_boundary(root, x, labels, panel, 22)
     })
 }
 
@@ -106,14 +128,11 @@ pub fn boundary_grid(path: &Path, x: &Tensor, labels: &[usize], panels: &[Panel<
     register_font()?;
     let columns = 2.min(panels.len());
     let rows = panels.len().div_ceil(columns);
-    files::atomically(path, |path| {
-        let size = (480 * columns as u32, 400 * rows as u32);
-        let root = BitMapBackend::new(path, size).into_drawing_area();
-        root.fill(&WHITE)?;
+    let size = (480 * columns as u32, 400 * rows as u32);
+    picture(path, size, |root| {
         for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
             draw_boundary(area, x, labels, panel, 18)?;
         }
-        root.present()?;
         Ok(())
     })
 }
@@ -222,10 +241,8 @@ pub type Field<'a> = &'a dyn Fn(&Tensor) -> (Vec<f64>, Vec<usize>);
 /// through their square root, so that the small values far from the boundary still show.
 pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Field<'_>) -> Outcome {
     register_font()?;
-    files::atomically(path, |path| {
-        let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = plane_chart(&root, x, title, 18)?;
+    picture(path, (640, 520), |root| {
+        let mut chart = plane_chart(root, x, title, 18)?;
         let plotting_area = chart.plotting_area();
         let (pixels, width) = pixel_centres(&chart)?;
         let count = pixels.shape()[0];
@@ -258,7 +275,6 @@ pub fn field(path: &Path, x: &Tensor, labels: &[usize], title: &str, field: Fiel
         }
         let classes = labels.iter().max().map_or(2, |&max| max + 1);
         draw_points(&mut chart, x, labels, classes)?;
-        root.present()?;
         Ok(())
     })
 }
@@ -356,21 +372,19 @@ pub fn curves(
     reference: Option<(f64, &str)>,
 ) -> Outcome {
     register_font()?;
-    files::atomically(path, |path| {
-        draw_curves(path, title, (x_desc, passes), y_desc, curves, reference)
+    picture(path, (720, 440), |root| {
+        draw_curves(root, title, (x_desc, passes), y_desc, curves, reference)
     })
 }
 
 fn draw_curves(
-    path: &Path,
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
     title: &str,
     (x_desc, passes): (&str, Passes),
     y_desc: &str,
     curves: &[Curve],
     reference: Option<(f64, &str)>,
 ) -> Outcome {
-    let root = BitMapBackend::new(path, (720, 440)).into_drawing_area();
-    root.fill(&WHITE)?;
     let legend_width = if curves.len() > 1 || reference.is_some() {
         120
     } else {
@@ -470,7 +484,6 @@ fn draw_curves(
         legend_area.draw(&PathElement::new([(4, y), (28, y)], style))?;
         legend_area.draw(&Text::new(label, (34, y - 8), ("sans-serif", 14)))?;
     }
-    root.present()?;
     Ok(())
 }
 

@@ -171,6 +171,10 @@ where
     f
 }
 
+/// A function of the inputs' variables, as the checks take it inside: one compiled copy of the
+/// checker serves every closure.
+type Function<'f> = dyn for<'t> Fn(&[Var<'t>]) -> Var<'t> + 'f;
+
 /// [`GradCheck::check`] with PyTorch's default tolerances.
 ///
 /// `f` builds a scalar from one variable per input tensor, on a tape of the checker's.
@@ -236,13 +240,22 @@ impl GradCheck {
     where
         F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
     {
-        let analytic = analytic_gradients(&Tape::new(), inputs, &f)?;
+        self.check_function(inputs, &f)
+    }
+
+    /// [`check`](GradCheck::check) compiled once, not once per closure.
+    fn check_function(
+        &self,
+        inputs: &[Tensor],
+        f: &Function<'_>,
+    ) -> Result<GradCheckReport, GradCheckError> {
+        let analytic = analytic_gradients(&Tape::new(), inputs, f)?;
         let analytic = analytic
             .into_iter()
             .enumerate()
             .map(|(input, grad)| grad.ok_or(GradCheckError::NoGradient { input }))
             .collect::<Result<Vec<Tensor>, _>>()?;
-        let numeric = self.numeric_gradients(inputs, &f);
+        let numeric = self.numeric_gradients_of(inputs, f);
         let mut report = GradCheckReport {
             elements: 0,
             max_abs_error: 0.0,
@@ -267,9 +280,9 @@ impl GradCheck {
         // Forward mode, as PyTorch's `check_forward_ad`: the Jacobian-vector product along a fixed
         // tangent against the central difference along it.
         let tangents = GradCheck::tangents(inputs);
-        let (_, analytic) = crate::functional::jvp(inputs, &tangents, &f);
+        let (_, analytic) = crate::functional::jvp(inputs, &tangents, f);
         let analytic = analytic.item();
-        let numeric = self.directional_difference(inputs, &tangents, &f);
+        let numeric = self.directional_difference(inputs, &tangents, f);
         if !self.within(analytic, numeric) {
             return Err(GradCheckError::ForwardMismatch { analytic, numeric });
         }
@@ -301,10 +314,12 @@ impl GradCheck {
     }
 
     /// `(f(x + eps·v) − f(x − eps·v)) / (2 eps)` for tangents `v`.
-    fn directional_difference<F>(&self, inputs: &[Tensor], tangents: &[Tensor], f: &F) -> f64
-    where
-        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
-    {
+    fn directional_difference(
+        &self,
+        inputs: &[Tensor],
+        tangents: &[Tensor],
+        f: &Function<'_>,
+    ) -> f64 {
         let moved = |sign: f64| -> Vec<Tensor> {
             (inputs.iter().zip(tangents))
                 .map(|(input, tangent)| {
@@ -330,6 +345,15 @@ impl GradCheck {
     where
         F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
     {
+        self.check_second_order_of(inputs, &f)
+    }
+
+    /// [`check_second_order`](GradCheck::check_second_order) compiled once.
+    fn check_second_order_of(
+        &self,
+        inputs: &[Tensor],
+        f: &Function<'_>,
+    ) -> Result<GradCheckReport, GradCheckError> {
         let tape = Tape::new();
         let vars = vars_on(&tape, inputs);
         let output = f(&vars);
@@ -344,7 +368,7 @@ impl GradCheck {
         }
         let on_tape = output.grad(&vars);
         let analytic = hessian_of(&vars, &on_tape);
-        let numeric = self.numeric_hessian(inputs, &f);
+        let numeric = self.numeric_hessian(inputs, f);
         let n = numeric.shape()[0];
         let position = |flat: usize| locate(flat, inputs);
         let mut report = GradCheckReport {
@@ -374,10 +398,7 @@ impl GradCheck {
 
     /// The central finite differences of the (tensor) gradient of `f`: column `j` is
     /// `(∇f(θ + eps eⱼ) − ∇f(θ − eps eⱼ)) / (2 eps)`, flattened as [`hessian`](crate::hessian) lays it out.
-    fn numeric_hessian<F>(&self, inputs: &[Tensor], f: &F) -> Tensor
-    where
-        F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
-    {
+    fn numeric_hessian(&self, inputs: &[Tensor], f: &Function<'_>) -> Tensor {
         let n: usize = inputs.iter().map(Tensor::len).sum();
         let mut hessian = Tensor::zeros(&[n, n]);
         let mut perturbed: Vec<Tensor> = inputs.to_vec();
@@ -425,6 +446,11 @@ impl GradCheck {
     where
         F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
     {
+        self.numeric_gradients_of(inputs, &f)
+    }
+
+    /// [`numeric_gradients`](GradCheck::numeric_gradients) compiled once.
+    fn numeric_gradients_of(&self, inputs: &[Tensor], f: &Function<'_>) -> Vec<Tensor> {
         let mut tape = Tape::new();
         let mut perturbed: Vec<Tensor> = inputs.to_vec();
         let mut gradients = Vec::with_capacity(inputs.len());
@@ -432,9 +458,9 @@ impl GradCheck {
             let mut gradient = Tensor::zeros(tensor.shape());
             for (element, &original) in tensor.data().iter().enumerate() {
                 perturbed[input].data_mut()[element] = original + self.eps;
-                let above = evaluate(&mut tape, &perturbed, &f);
+                let above = evaluate(&mut tape, &perturbed, f);
                 perturbed[input].data_mut()[element] = original - self.eps;
-                let below = evaluate(&mut tape, &perturbed, &f);
+                let below = evaluate(&mut tape, &perturbed, f);
                 perturbed[input].data_mut()[element] = original;
                 gradient.data_mut()[element] = (above - below) / (2.0 * self.eps);
             }
@@ -445,14 +471,11 @@ impl GradCheck {
 }
 
 /// The tape's gradient with respect to each input (`None` where none reached it).
-fn analytic_gradients<F>(
+fn analytic_gradients(
     tape: &Tape,
     inputs: &[Tensor],
-    f: &F,
-) -> Result<Vec<Option<Tensor>>, GradCheckError>
-where
-    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
-{
+    f: &Function<'_>,
+) -> Result<Vec<Option<Tensor>>, GradCheckError> {
     let vars = vars_on(tape, inputs);
     let output = f(&vars);
     if output.value().len() != 1 {
@@ -465,10 +488,7 @@ where
 }
 
 /// `f` at `inputs`, on `tape` cleared for the purpose.
-fn evaluate<F>(tape: &mut Tape, inputs: &[Tensor], f: &F) -> f64
-where
-    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
-{
+fn evaluate(tape: &mut Tape, inputs: &[Tensor], f: &Function<'_>) -> f64 {
     tape.clear();
     f(&vars_on(tape, inputs)).item()
 }

@@ -62,9 +62,21 @@ impl<'a> From<&'a super::Tensor> for Matrix<'a> {
     }
 }
 
-/// `op(a) · op(b)`, where `op` transposes when asked, if the product is one this module handles
-/// and the CPU has FMA (pulp's AVX2 or AVX-512 path); `None` sends it to the general GEMM.
+/// `op(a) · op(b)`, where `op` transposes when asked, if the product is one this module handles;
+/// `None` sends it to the general GEMM.
 pub(super) fn product(
+    a: Matrix,
+    transpose_a: bool,
+    b: Matrix,
+    transpose_b: bool,
+) -> Option<Vec<f64>> {
+    product_on(arch(), a, transpose_a, b, transpose_b)
+}
+
+/// [`product`] on the instruction set `arch` (on pulp's scalar path each fused multiply-add is
+/// the standard library's software `fma`, slow but the same bits).
+fn product_on(
+    arch: pulp::Arch,
     a: Matrix,
     transpose_a: bool,
     b: Matrix,
@@ -80,16 +92,16 @@ pub(super) fn product(
         return None;
     }
     if !transpose_a && k <= K_MAX {
-        arch().dispatch(RowsTimesNarrow {
+        Some(arch.dispatch(RowsTimesNarrow {
             a,
             b,
             transpose_b,
             m,
             k,
             n,
-        })
+        }))
     } else if transpose_a && !transpose_b && m <= LANES {
-        arch().dispatch(SumOfOuterProducts { a, b, m, n })
+        Some(arch.dispatch(SumOfOuterProducts { a, b, m, n }))
     } else {
         None
     }
@@ -107,15 +119,12 @@ struct RowsTimesNarrow<'a> {
 }
 
 impl WithSimd for RowsTimesNarrow<'_> {
-    type Output = Option<Vec<f64>>;
+    type Output = Vec<f64>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Option<Vec<f64>> {
-        if S::IS_SCALAR {
-            return None; // no FMA: `mul_add` would be a library call per element
-        }
+    fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
         // `n` is 1 to 8 here, so `with_width!`'s run-time arm (`::<0>`) is never taken.
-        Some(match self.k {
+        match self.k {
             // The inner dimension of a tiny network's layers (its inputs, its hidden units),
             // known too: each row is then straight-line code.
             1 => with_width!(self.n, rows_times_narrow::<_, 1>(&self)),
@@ -123,7 +132,7 @@ impl WithSimd for RowsTimesNarrow<'_> {
             3 => with_width!(self.n, rows_times_narrow::<_, 3>(&self)),
             4 => with_width!(self.n, rows_times_narrow::<_, 4>(&self)),
             _ => with_width!(self.n, rows_times_narrow::<_, 0>(&self)),
-        })
+        }
     }
 }
 
@@ -148,7 +157,7 @@ fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> V
             };
         }
     }
-    let mut out = super::pool::filled(m * N, 0.0);
+    let mut out = super::pool::overwritable(m * N);
     for (a_row, out_row) in a.data.chunks_exact(k).zip(out.chunks_exact_mut(N)) {
         let mut sum = [0.0; N];
         for (&a_ip, b_row) in a_row.iter().zip(&b_rows) {
@@ -171,20 +180,17 @@ struct SumOfOuterProducts<'a> {
 }
 
 impl WithSimd for SumOfOuterProducts<'_> {
-    type Output = Option<Vec<f64>>;
+    type Output = Vec<f64>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Option<Vec<f64>> {
-        if S::IS_SCALAR {
-            return None;
-        }
-        Some(match self.m {
+    fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
+        match self.m {
             1 => with_width!(self.n, sum_of_outer_products::<_, 1>(&self)),
             2 => with_width!(self.n, sum_of_outer_products::<_, 2>(&self)),
             3 => with_width!(self.n, sum_of_outer_products::<_, 3>(&self)),
             4 => with_width!(self.n, sum_of_outer_products::<_, 4>(&self)),
             _ => with_width!(self.n, sum_of_outer_products::<_, 0>(&self)),
-        })
+        }
     }
 }
 
@@ -249,6 +255,13 @@ mod tests {
         c.into_raw_vec_and_offset().0
     }
 
+    fn has_fma() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
     fn view(t: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
         let v = ArrayView2::from_shape((t.shape()[0], t.shape()[1]), t.data()).unwrap();
         if transpose { v.reversed_axes() } else { v }
@@ -275,21 +288,24 @@ mod tests {
                 else {
                     continue; // a size or form this module leaves to the GEMM
                 };
-                let expected = gemm(&a, transpose_a, &b, transpose_b);
-                assert_eq!(
-                    narrow, expected,
-                    "{m}x{k}x{n}, transposes {transpose_a} {transpose_b}"
-                );
+                let form = format!("{m}x{k}x{n}, transposes {transpose_a} {transpose_b}");
+                // matrixmultiply's FMA kernels (AVX2, AVX-512); without FMA it rounds twice.
+                if has_fma() {
+                    assert_eq!(narrow, gemm(&a, transpose_a, &b, transpose_b), "{form}");
+                }
+                for arch in crate::tensor::math::every_arch() {
+                    let on_arch =
+                        product_on(arch, (&a).into(), transpose_a, (&b).into(), transpose_b);
+                    assert_eq!(on_arch.as_ref(), Some(&narrow), "{form} on {arch:?}");
+                }
                 checked += 1;
             }
         }
-        // Every form the moons network uses ran here (on a CPU with AVX2 or AVX-512).
-        if !matches!(arch(), pulp::Arch::Scalar) {
-            assert!(
-                checked >= 12,
-                "only {checked} products took the narrow path"
-            );
-        }
+        // Every form the moons network uses ran here.
+        assert!(
+            checked >= 12,
+            "only {checked} products took the narrow path"
+        );
     }
 
     #[test]

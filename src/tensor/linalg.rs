@@ -1,24 +1,16 @@
 //! Matrix products (transposes by strides, no copies) and layout changes.
 //!
-//! Two GEMMs: matrixmultiply's for small products, faer's for large ones. faer has AVX-512
-//! kernels for `f64`, chosen at run time, where matrixmultiply's `f64` kernel is AVX2: on the
-//! MLP step's products (256×784·784×256 and its transposed forms) faer took 0.5–0.7× the time
-//! (README, Performance). Below [`LARGE_PRODUCT`] multiply-adds matrixmultiply is kept: the
-//! tutorial's 200×2·2×3 products, and with them its printed losses, stay as they were. Large
-//! products are shared among threads when [`set_threads`](super::set_threads) asks for several.
+//! One GEMM, matrixmultiply's, through ndarray's safe interface: its `f64` kernels are chosen at
+//! run time (AVX-512 with its feature `avx512`, which Cargo.toml turns on; else FMA and AVX2, or
+//! scalar). Products with one or two output columns take [`few_columns`] instead, which gives
+//! the same bits faster. Large products are shared among threads when
+//! [`set_threads`](super::set_threads) asks for several.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use super::broadcast::{broadcast_strides, for_each_strided};
 use super::{Shape, Tensor, few_columns, pool, shape_len, shape_panic, threads};
-
-/// Products of at least this many multiply-adds (`m·k·n`) go to faer's GEMM, faster from
-/// 16×16·16×16 up (`cargo bench --bench ops -- matmul`); the tutorial's products (1200
-/// multiply-adds) stay below, on matrixmultiply.
-const LARGE_PRODUCT: usize = 16 * 16 * 16;
 
 /// Products of at least this many multiply-adds are shared among the threads (the MLP step's
 /// have 51 M and 655 k): below it, a product takes about as long as waking a thread.
@@ -127,18 +119,10 @@ impl Tensor {
         {
             return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
         }
-        let data = if m * k * n >= LARGE_PRODUCT {
-            let a = faer_view(self, transpose_self);
-            let b = faer_view(other, transpose_other);
-            let mut data = pool::overwritable(m * n);
-            large_product(a, b, MatMut::from_row_major_slice_mut(&mut data, m, n));
-            data
-        } else {
-            let mut data = pool::filled(m * n, 0.0);
-            let mut c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
-            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-            data
-        };
+        // With beta 0 the GEMM writes every element of `c` without reading it.
+        let mut data = pool::overwritable(m * n);
+        let c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
+        product(a, b, c);
         Tensor::from_parts(data, Shape::from_slice(&[m, n]))
     }
 
@@ -203,57 +187,35 @@ fn matrix_view(tensor: &Tensor, transpose: bool) -> ArrayView2<'_, f64> {
     }
 }
 
-/// The same view for faer.
-fn faer_view(tensor: &Tensor, transpose: bool) -> MatRef<'_, f64> {
-    let view = MatRef::from_row_major_slice(&tensor.data, tensor.shape[0], tensor.shape[1]);
-    if transpose { view.transpose() } else { view }
-}
-
-/// `c = a · b` by faer's GEMM; on several threads ([`threads`]), each computes a block of rows.
+/// `c = a · b`; on several threads ([`threads`]), each computes a block of rows.
 ///
-/// Splitting the rows leaves every element's sum as it was, bit for bit: faer's x86 GEMM
-/// (`private-gemm-x86`) cuts the inner dimension at fixed 512-element steps whatever the shape,
-/// chooses its kernel by the number of columns (which a row block keeps), and each element of a
-/// kernel's tile is one chain of fused multiply-adds. Blocks of at least [`MIN_BLOCK_ROWS`] rows
-/// keep faer on this path (a single row would be a matrix-vector product). `tests/threads.rs`
+/// Splitting the rows leaves every element's sum as it was, bit for bit: matrixmultiply cuts the
+/// inner dimension at fixed steps whatever the number of rows, and each element of a kernel's
+/// tile is one chain of fused multiply-adds in the inner dimension's order. `tests/threads.rs`
 /// holds the results of one and several threads equal over many shapes.
-fn large_product(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatMut<'_, f64>) {
-    let work = c.nrows() * a.ncols() * c.ncols();
-    let blocks = if work < PARALLEL_PRODUCT {
+fn product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f64>) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let blocks = if m * k * n < PARALLEL_PRODUCT {
         1
     } else {
-        threads::threads().min(c.nrows() / MIN_BLOCK_ROWS).max(1)
+        threads::threads().min(m / MIN_BLOCK_ROWS).max(1)
     };
     if blocks == 1 {
-        matmul(c, Accum::Replace, a, b, 1.0, Par::Seq);
-        return clean_upper_vector_registers();
+        return general_mat_mul(1.0, &a, &b, 0.0, &mut c);
     }
-    let rows_per_block = c.nrows().div_ceil(blocks);
+    let rows_per_block = m.div_ceil(blocks);
     let mut pieces = Vec::with_capacity(blocks);
-    let (mut rest, mut start) = (c, 0);
-    while rest.nrows() > rows_per_block {
-        let (block, tail) = rest.split_at_row_mut(rows_per_block);
-        pieces.push((start, block));
-        (rest, start) = (tail, start + rows_per_block);
+    let (mut rest_a, mut rest_c) = (a, c);
+    while rest_c.nrows() > rows_per_block {
+        let (block_a, tail_a) = rest_a.split_at(Axis(0), rows_per_block);
+        let (block_c, tail_c) = rest_c.split_at(Axis(0), rows_per_block);
+        pieces.push((block_a, block_c));
+        (rest_a, rest_c) = (tail_a, tail_c);
     }
-    pieces.push((start, rest));
-    threads::for_each_block(pieces, |(start, block)| {
-        let a = a.subrows(start, block.nrows());
-        matmul(block, Accum::Replace, a, b, 1.0, Par::Seq);
-        clean_upper_vector_registers();
+    pieces.push((rest_a, rest_c));
+    threads::for_each_block(pieces, |(a, mut c)| {
+        general_mat_mul(1.0, &a, &b, 0.0, &mut c)
     });
-}
-
-/// `vzeroupper`, after faer's GEMM. Its x86 kernels (`private-gemm-x86`, assembly) return with
-/// the upper halves of the vector registers dirty, and until something clears them every SSE
-/// instruction the thread runs is slowed (glibc's `tanh`, tapegrad's own loops; `perf record`
-/// shows it, docs/performance-log.md has the figures). pulp holds the `unsafe` of the
-/// instruction; on a CPU without AVX nothing is dirty and nothing is done.
-fn clean_upper_vector_registers() {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.avx._mm256_zeroupper();
-    }
 }
 
 #[cfg(test)]

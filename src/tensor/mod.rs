@@ -27,6 +27,7 @@ use smallvec::SmallVec;
 
 pub(crate) use broadcast::{broadcast_shapes, broadcast_shapes_checked};
 pub(crate) use math::ln_in_place;
+pub use math::vector_isa;
 pub use pool::release_buffer_pool;
 pub(crate) use reduce::softmax_lanes;
 pub use threads::{MAX_THREADS_PER_CORE, set_threads, threads};

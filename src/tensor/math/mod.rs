@@ -6,11 +6,12 @@
 //! (AVX2 with FMA) code. `pulp` holds the `unsafe` of calling `#[target_feature]` code; the
 //! library stays `#![forbid(unsafe_code)]`.
 //!
-//! On a CPU with neither (or another architecture, where pulp's scalar path is taken) the loop
-//! calls the standard library's `exp`, `tanh` and `ln` instead: there, the kernels' fused
-//! multiply-adds would each be a software `fma` call, about ten times slower than libm. On aarch64
-//! pulp picks NEON and the kernels would run: untested, not even built here (no aarch64
-//! toolchain or machine); nothing in this module is specific to x86 outside the tests.
+//! Every path computes the same kernel, so every machine gives the same bits: on a CPU with
+//! neither AVX2 nor AVX-512 (pulp's scalar path) each fused multiply-add is the standard
+//! library's correctly rounded software `fma`, several times slower than libm's `tanh` but equal
+//! to the hardware's to the bit. [`vector_isa`] names the path taken; the environment variable
+//! `TAPEGRAD_ISA` (`avx512`, `avx2`, `scalar`) caps it, for tests and measurements
+//! (`tests/vector_paths.rs` holds every path this CPU can run to the same bits).
 //!
 //! Why: glibc's scalar `tanh` and `expm1` were the largest part of the moons pass
 //! (docs/performance-log.md).
@@ -25,56 +26,97 @@ use pulp::{Arch, Simd, WithSimd};
 
 use super::Tensor;
 
-/// A branch-free kernel applied to every element of `values` in place on the vector paths, the
-/// standard library's function on the scalar one. Both are generic (function items, not
-/// pointers) so that they are inlined into the `#[target_feature]` code: called through a
-/// pointer, the kernel is compiled for baseline x86-64 and each `mul_add` becomes a software
-/// `fma`, slower than glibc.
-struct InPlace<'a, Vector, Scalar> {
+/// A branch-free kernel applied to every element of `values` in place. Generic (a function
+/// item, not a pointer) so that it is inlined into the `#[target_feature]` code: called through
+/// a pointer, the kernel is compiled for baseline x86-64 and each `mul_add` becomes a software
+/// `fma`.
+struct InPlace<'a, Kernel> {
     values: &'a mut [f64],
-    vector: Vector,
-    scalar: Scalar,
+    kernel: Kernel,
 }
 
-impl<Vector, Scalar> WithSimd for InPlace<'_, Vector, Scalar>
-where
-    Vector: Fn(f64) -> f64,
-    Scalar: Fn(f64) -> f64,
-{
+impl<Kernel: Fn(f64) -> f64> WithSimd for InPlace<'_, Kernel> {
     type Output = ();
 
     // Inlined into pulp's `#[target_feature]` function, so that the loop and the kernel (itself
     // `#[inline(always)]`) are compiled with that instruction set.
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        if S::IS_SCALAR {
-            self.values.iter_mut().for_each(|x| *x = (self.scalar)(*x));
-        } else {
-            self.values.iter_mut().for_each(|x| *x = (self.vector)(*x));
+        self.values.iter_mut().for_each(|x| *x = (self.kernel)(*x));
+    }
+}
+
+/// The instruction set, chosen once: `Arch::new` checks a dozen CPU feature flags, and the
+/// fused cross-entropy dispatches once per row.
+pub(super) fn arch() -> Arch {
+    static ARCH: OnceLock<Arch> = OnceLock::new();
+    *ARCH.get_or_init(|| capped(Arch::new(), std::env::var("TAPEGRAD_ISA").ok().as_deref()))
+}
+
+/// `best`, or a lesser path if `TAPEGRAD_ISA` asks for one (`avx2` on a CPU without AVX2 gives
+/// the scalar path). An unknown value is reported once on stderr and changes nothing.
+fn capped(best: Arch, asked: Option<&str>) -> Arch {
+    match asked {
+        None | Some("" | "avx512") => best,
+        Some("scalar") => Arch::Scalar,
+        #[cfg(target_arch = "x86_64")]
+        Some("avx2") => match best {
+            Arch::Scalar => Arch::Scalar,
+            _ => pulp::x86::V3::try_new().map_or(Arch::Scalar, Arch::V3),
+        },
+        Some(other) => {
+            eprintln!(
+                "tapegrad: TAPEGRAD_ISA={other:?} is not one of avx512, avx2, scalar; using {}",
+                isa_name(best)
+            );
+            best
         }
     }
 }
 
-/// The instruction set, detected once: `Arch::new` checks a dozen CPU feature flags, and the
-/// fused cross-entropy dispatches once per row.
-pub(super) fn arch() -> Arch {
-    static ARCH: OnceLock<Arch> = OnceLock::new();
-    *ARCH.get_or_init(Arch::new)
+fn isa_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Scalar => "scalar",
+        #[cfg(target_arch = "x86_64")]
+        Arch::V4(_) => "AVX-512",
+        #[cfg(target_arch = "x86_64")]
+        Arch::V3(_) => "AVX2",
+        #[allow(unreachable_patterns)] // pulp's paths on other architectures (NEON, SIMD128)
+        _ => "vector",
+    }
+}
+
+/// Every path this CPU can run, from the scalar one up.
+#[cfg(test)]
+pub(crate) fn every_arch() -> Vec<Arch> {
+    let mut paths = vec![Arch::Scalar];
+    #[cfg(target_arch = "x86_64")]
+    {
+        paths.extend(pulp::x86::V3::try_new().map(Arch::V3));
+        paths.extend(pulp::x86::V4::try_new().map(Arch::V4));
+    }
+    paths
+}
+
+/// The vector instruction set tapegrad's own kernels (`exp`, `tanh`, `ln`, the small matrix
+/// products) run on in this process: `"AVX-512"`, `"AVX2"` or `"scalar"` on x86-64. Every path
+/// gives the same bits. The best the CPU has unless the environment variable `TAPEGRAD_ISA`
+/// (`avx512`, `avx2` or `scalar`) asked for less when the process first used a kernel.
+/// PyTorch: `torch.backends.cpu.get_cpu_capability()`.
+///
+/// ```
+/// let isa = tapegrad::vector_isa();
+/// assert!(["AVX-512", "AVX2", "scalar", "vector"].contains(&isa));
+/// ```
+pub fn vector_isa() -> &'static str {
+    isa_name(arch())
 }
 
 /// `kernel` over `values` in place, in pieces on several threads if asked and long enough (each
 /// element's result does not depend on where the pieces are cut: the unit test below).
-fn apply(
-    values: &mut [f64],
-    vector: impl Fn(f64) -> f64 + Copy + Send + Sync,
-    scalar: impl Fn(f64) -> f64 + Copy + Send + Sync,
-) {
+fn apply(values: &mut [f64], kernel: impl Fn(f64) -> f64 + Copy + Send + Sync) {
     super::threads::for_each_piece(values, |_, values| {
-        arch().dispatch(InPlace {
-            values,
-            vector,
-            scalar,
-        })
+        arch().dispatch(InPlace { values, kernel })
     });
 }
 
@@ -82,7 +124,7 @@ fn apply(
 /// dispatching `exp_in_place` for each row would cost as much as the row's `exp`s.
 pub(crate) trait WithExp {
     type Output;
-    /// Runs the work with `exp`, this CPU's kernel (or the standard library's on the scalar path).
+    /// Runs the work with the `exp` kernel, compiled for this CPU's instruction set.
     fn run(self, exp: impl Fn(f64) -> f64 + Copy) -> Self::Output;
 }
 
@@ -93,11 +135,7 @@ impl<Work: WithExp> WithSimd for WithExpDispatch<Work> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) -> Work::Output {
-        if S::IS_SCALAR {
-            self.0.run(f64::exp)
-        } else {
-            self.0.run(exp::exp)
-        }
+        self.0.run(exp::exp)
     }
 }
 
@@ -108,17 +146,17 @@ pub(crate) fn run_with_exp<Work: WithExp>(work: Work) -> Work::Output {
 
 /// `eˣ` of every element, in place.
 pub(crate) fn exp_in_place(values: &mut [f64]) {
-    apply(values, exp::exp, f64::exp);
+    apply(values, exp::exp);
 }
 
 /// `tanh x` of every element, in place.
 pub(crate) fn tanh_in_place(values: &mut [f64]) {
-    apply(values, tanh::tanh, f64::tanh);
+    apply(values, tanh::tanh);
 }
 
 /// `ln x` of every element, in place.
 pub(crate) fn ln_in_place(values: &mut [f64]) {
-    apply(values, ln::ln, f64::ln);
+    apply(values, ln::ln);
 }
 
 impl Tensor {
@@ -230,18 +268,6 @@ impl Tensor {
 mod tests {
     use super::*;
 
-    /// Whether this CPU gets pulp's scalar path (and so the standard library's functions).
-    fn scalar_path() -> bool {
-        struct IsScalar;
-        impl WithSimd for IsScalar {
-            type Output = bool;
-            fn with_simd<S: Simd>(self, _simd: S) -> bool {
-                S::IS_SCALAR
-            }
-        }
-        arch().dispatch(IsScalar)
-    }
-
     /// Ordinary values, edges and specials: subnormals, the overflow edge, ±0, ±inf, NaN.
     fn inputs() -> Vec<f64> {
         let mut inputs: Vec<f64> = (-2000..2000).map(|i| f64::from(i) * 0.377).collect();
@@ -268,28 +294,33 @@ mod tests {
 
     /// `kernel` over `inputs`, one element at a time outside any `#[target_feature]` code (where
     /// `mul_add` is the correctly rounded software `fma`, the same rounding as the hardware's),
-    /// through `in_place` on this CPU's best path, and through the AVX2 path if the CPU has it:
-    /// the bits must agree.
+    /// through `in_place` on the path in force, and on every path this CPU has: the bits must
+    /// agree.
     fn same_bits_on_every_path(kernel: fn(f64) -> f64, in_place: fn(&mut [f64])) {
         let bits = |values: &[f64]| values.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         let one_by_one: Vec<f64> = inputs().iter().map(|&x| kernel(x)).collect();
-        let mut best = inputs();
-        in_place(&mut best);
-        if !scalar_path() {
-            assert_eq!(bits(&best), bits(&one_by_one));
-        }
-        #[cfg(target_arch = "x86_64")]
-        if let Some(avx2) = pulp::x86::V3::try_new() {
+        let mut in_force = inputs();
+        in_place(&mut in_force);
+        assert_eq!(bits(&in_force), bits(&one_by_one), "{}", vector_isa());
+        for arch in every_arch() {
             let mut values = inputs();
-            avx2.vectorize(|| {
-                InPlace {
-                    values: &mut values,
-                    vector: kernel,
-                    scalar: kernel,
-                }
-                .with_simd(avx2)
+            arch.dispatch(InPlace {
+                values: &mut values,
+                kernel,
             });
-            assert_eq!(bits(&values), bits(&one_by_one), "AVX2");
+            assert_eq!(bits(&values), bits(&one_by_one), "{}", isa_name(arch));
+        }
+    }
+
+    #[test]
+    fn the_environment_caps_the_path() {
+        let best = Arch::new();
+        assert_eq!(isa_name(capped(best, None)), isa_name(best));
+        assert_eq!(isa_name(capped(best, Some("scalar"))), "scalar");
+        assert_eq!(isa_name(capped(best, Some("nonsense"))), isa_name(best));
+        #[cfg(target_arch = "x86_64")]
+        if pulp::x86::V3::try_new().is_some() {
+            assert_eq!(isa_name(capped(best, Some("avx2"))), "AVX2");
         }
     }
 
