@@ -353,7 +353,7 @@ fn seed_stacks_of_the_wrong_shape_name_the_function_both_shapes_and_the_line() {
     let inputs = [Tensor::zeros(&[2, 3])];
     let f = function(|v| v[0].tanh());
     let line = line!() + 1;
-    let jvp = || jvp_batched(&inputs, &[Tensor::zeros(&[4, 3, 2])], &f);
+    let jvp = || jvp_batched(&inputs, &[Tensor::zeros(&[4, 3, 2])], f);
     let message = panic_message(jvp);
     assert!(
         message.starts_with("jvp_batched: the seeds have shapes [[4, 3, 2]], and must be [seeds, ..shape] for the shapes [[2, 3]]"),
@@ -364,7 +364,7 @@ fn seed_stacks_of_the_wrong_shape_name_the_function_both_shapes_and_the_line() {
         "{message}"
     );
     let line = line!() + 1;
-    let vjp = || vjp_batched(&inputs, &Tensor::zeros(&[2, 3]), &f);
+    let vjp = || vjp_batched(&inputs, &Tensor::zeros(&[2, 3]), f);
     let message = panic_message(vjp);
     assert!(
         message.starts_with("vjp_batched: the seeds have shapes [[2, 3]], and must be [seeds, ..shape] for the shapes [[2, 3]]"),

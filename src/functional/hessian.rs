@@ -78,12 +78,14 @@ where
 /// the first input, the next `len(inputs[1])` to the second, and block `(a, b)` holds the
 /// derivatives with respect to an element of input `a` and one of input `b`.
 ///
-/// It records the gradient on the tape and takes all `n` of its vector-Jacobian products in one
-/// walk (reverse-over-reverse with a batch of seeds, [`HessianPath::ReverseOverReverse`]): on
-/// the tutorial's 17×17 Hessian it took less time than forward-over-reverse, whose double VJP
-/// records one more layer of rules (README, Performance). For many parameters, use [`hvp`].
-/// Panics if `f` does not return one element, or if the matrix would have more than 2²⁸
-/// entries.
+/// It records the gradient on the tape and takes its `n` vector-Jacobian products one walk a
+/// row (reverse-over-reverse, [`HessianPath::ReverseOverReverse`] with [`Seeds::OneAtATime`]):
+/// on the tutorial's 17×17 Hessian that took 0.56× the time of all rows in one batched walk and
+/// 0.61× that of forward-over-reverse, whose double VJP records one more layer of rules (the
+/// batched walk's products of `[17, 200, 3]` stacks by small matrices, one matrix at a time,
+/// cost more than 17 walks of small ones; docs/performance-log.md). [`hessian_with`] takes the
+/// other paths. For many parameters, use [`hvp`]. Panics if `f` does not return one element,
+/// or if the matrix would have more than 2²⁸ entries.
 ///
 /// ```
 /// use tapegrad::{Tensor, hessian};
@@ -99,7 +101,12 @@ pub fn hessian<F>(inputs: &[Tensor], f: F) -> Tensor
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
-    hessian_with(inputs, HessianPath::ReverseOverReverse, Seeds::Batched, f)
+    hessian_with(
+        inputs,
+        HessianPath::ReverseOverReverse,
+        Seeds::OneAtATime,
+        f,
+    )
 }
 
 /// How [`hessian_with`] differentiates the gradient.
