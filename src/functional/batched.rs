@@ -18,7 +18,15 @@ use crate::engine::pull_back;
 use crate::tensor::shape_panic;
 use crate::{Tape, Tensor, Var};
 
-/// How a Jacobian or a Hessian walks its seeds (one per row or column).
+/// How a Jacobian or a Hessian walks its seeds (one per row or column). JAX: `jacrev` with or
+/// without its `vmap`; PyTorch: `torch.autograd.functional.jacobian(..., vectorize=True)` or not.
+///
+/// ```
+/// use tapegrad::{Seeds, Tensor, jacrev_with};
+/// let x = [Tensor::from_slice(&[1.0, 2.0])];
+/// let batched = jacrev_with(&x, Seeds::Batched, |v| v[0].exp());
+/// assert_eq!(batched, jacrev_with(&x, Seeds::OneAtATime, |v| v[0].exp()));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Seeds {
     /// All in one walk when every op on the way takes batches, else one walk each (the default).

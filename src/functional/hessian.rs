@@ -109,7 +109,15 @@ where
     )
 }
 
-/// How [`hessian_with`] differentiates the gradient.
+/// How [`hessian_with`] differentiates the gradient. PyTorch: `torch.autograd.functional.hessian`'s
+/// `outer_jacobian_strategy`; JAX: `jacrev(grad(f))` or `jacfwd(grad(f))`.
+///
+/// ```
+/// use tapegrad::{HessianPath, Seeds, Tensor, hessian_with};
+/// let x = [Tensor::from_slice(&[1.0, 2.0])];
+/// let h = hessian_with(&x, HessianPath::ForwardOverReverse, Seeds::Batched, |v| v[0].powf(3.0).sum());
+/// assert_eq!(h.data(), &[6.0, 0.0, 0.0, 12.0]); // diag(6x)
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HessianPath {
     /// Vector-Jacobian products of the recorded gradient, one per row. JAX: `jacrev(grad(f))`.
