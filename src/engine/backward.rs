@@ -183,8 +183,14 @@ fn walk<'t>(
                 } else {
                     let input_shape = args.batched(&input.shape());
                     let grad_shape = grad.shape();
+                    let spreads = || {
+                        let spread = broadcast_shapes_checked(&grad_shape, &input_shape);
+                        spread.as_deref() == Ok(&input_shape[..])
+                    };
                     if grad_shape == input_shape {
                         grad
+                    } else if batch.is_some() && spreads() {
+                        grad.broadcast_to(&input_shape) // one gradient for every seed: a zero
                     } else {
                         check_broadcast_grad(&args, &grad_shape, &input_shape);
                         grad.sum_to(&input_shape)
