@@ -8,7 +8,7 @@
 //! done; done                                      # (count(2000) - count(0)) / 2000 per pass
 //! ```
 //!
-//! Workloads: `moons-tape`, `moons-tape-fresh`, `moons-tape-copied`, `moons-hand`, `mlp-tape`, `mlp-tape-copied`, `mlp-hand`. `cargo bench` itself runs each
+//! Workloads: `moons-tape`, `moons-tape-fresh`, `moons-tape-copied`, `moons-hand`, `mlp-tape`, `mlp-tape-copied`, `mlp-hand`, and issue 21's `jacobian`, `jacfwd`, `jacrev`, `jacrev-one-at-a-time`, `hessian`, `hessian-forward`, `hessian-one-at-a-time` (one Jacobian or Hessian a step). `cargo bench` itself runs each
 //! for a few steps, so that the binary is known to work.
 //!
 //! Two more uses, for `benches/anchors/run.sh`: `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,

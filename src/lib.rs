@@ -105,7 +105,10 @@ pub use check::{
 #[cfg(feature = "data")]
 pub use data::{datasets, numpy_random};
 pub use engine::{Gradients, NodeId, Tape, Var};
-pub use functional::{Sharpness, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharpness, vjp};
+pub use functional::{
+    HessianPath, Seeds, Sharpness, hessian, hessian_with, hvp, jacfwd, jacfwd_with, jacobian,
+    jacrev, jacrev_with, jvp, jvp_batched, sharpness, vjp, vjp_batched,
+};
 pub use inspect::{Summary, anomaly};
 pub use ops::Reduction;
 pub use tensor::{

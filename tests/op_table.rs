@@ -371,3 +371,48 @@ fn every_rows_forward_mode_matches_finite_differences_and_its_reverse_mode() {
         );
     }
 }
+
+#[test]
+fn every_rows_batched_jacobians_and_hessians_equal_one_walk_a_seed() {
+    use tapegrad::{HessianPath, Seeds, hessian_with, jacfwd_with, jacrev_with};
+    let close = |what: &str, name: &str, got: &Tensor, want: &Tensor| {
+        let largest = want.data().iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(
+            got.max_abs_diff(want) <= 1e-12 * largest,
+            "{name}: {what}, batched and one walk a seed differ\n{got}\n{want}"
+        );
+    };
+    for row in OPS {
+        let inputs = inputs(row, 7);
+        let f = function(|v| (row.apply)(v));
+        let one = jacrev_with(&inputs, Seeds::OneAtATime, f);
+        close(
+            "jacrev",
+            row.name,
+            &jacrev_with(&inputs, Seeds::Batched, f),
+            &one,
+        );
+        let one = jacfwd_with(&inputs, Seeds::OneAtATime, f);
+        close(
+            "jacfwd",
+            row.name,
+            &jacfwd_with(&inputs, Seeds::Batched, f),
+            &one,
+        );
+        // Second order: the batched walk goes through the rules' own ops.
+        let g = function(|v| (row.apply)(v).tanh().square().sum());
+        let one = hessian_with(
+            &inputs,
+            HessianPath::ReverseOverReverse,
+            Seeds::OneAtATime,
+            g,
+        );
+        for path in [
+            HessianPath::ReverseOverReverse,
+            HessianPath::ForwardOverReverse,
+        ] {
+            let batched = hessian_with(&inputs, path, Seeds::Batched, g);
+            close(&format!("hessian {path:?}"), row.name, &batched, &one);
+        }
+    }
+}

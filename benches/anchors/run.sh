@@ -12,6 +12,11 @@
 #   python3 -m venv .venv && .venv/bin/pip install -r benches/anchors/requirements.txt
 #   PYTHON=.venv/bin/python bash benches/anchors/run.sh [ROUNDS] [CORE]
 #
+# And issue 21's rows, one Jacobian or Hessian a call: the Jacobian of tanh(tanh(x Wa) Wb) at
+# x [1, 100] by tapegrad's `jacobian`, `jacfwd`, `jacrev` against JAX's jit(jacfwd) and
+# jit(jacrev), and the tutorial's 17x17 Hessian by `hessian` against jit(jax.hessian)
+# (`jax_jacobians.py`). ROWS=jacobians runs those rows alone (no PyTorch needed).
+#
 # Not run by CI (it needs Python and a quiet machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +29,49 @@ warmup=10
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
+rows=${ROWS:-all}
+calls=2000
 bin=$(cargo bench --features threads --bench instructions --no-run 2>&1 | sed -n 's/.*Executable .* (\(.*\))/\1/p')
+summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+ratio() { "$python" -c "print('%.2f' % ($1 / $2))"; }
+
+if [[ $rows == all || $rows == jacobians ]]; then
+  declare -A tape_j jax_j
+  for _ in $(seq "$rounds"); do
+    for w in jacobian jacfwd jacrev hessian; do
+      tape_j[$w]+="$(taskset -c "$core" "$bin" "$w" "$calls" 50 | awk '{print $2}') "
+    done
+    while read -r name value; do
+      jax_j[$name]+="$value "
+    done < <(taskset -c "$core" "$python" benches/anchors/jax_jacobians.py "$calls" 1 2>/dev/null)
+  done
+  echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD)"
+  echo "Jacobian of tanh(tanh(x Wa) Wb), x [1, 100] ($calls calls a round):"
+  for w in jacobian jacfwd jacrev; do
+    # shellcheck disable=SC2086
+    echo "  tapegrad $w: $(summary µs ${tape_j[$w]})"
+  done
+  for name in jacfwd jacrev; do
+    # shellcheck disable=SC2086
+    echo "  JAX jit($name): $(summary µs ${jax_j[jax-$name-us]})"
+  done
+  # shellcheck disable=SC2086
+  faster=$("$python" -c "print(min($(median ${jax_j[jax-jacfwd-us]}), $(median ${jax_j[jax-jacrev-us]})))")
+  for w in jacobian jacfwd jacrev; do
+    # shellcheck disable=SC2086
+    echo "  tapegrad $w / JAX's faster: $(ratio "$(median ${tape_j[$w]})" "$faster")"
+  done
+  echo "The tutorial's 17x17 Hessian at its initial weights:"
+  # shellcheck disable=SC2086
+  echo "  tapegrad hessian: $(summary µs ${tape_j[hessian]})"
+  # shellcheck disable=SC2086
+  echo "  JAX jit(hessian): $(summary µs ${jax_j[jax-hessian-us]})"
+  # shellcheck disable=SC2086
+  echo "  tapegrad / JAX: $(ratio "$(median ${tape_j[hessian]})" "$(median ${jax_j[jax-hessian-us]})")"
+fi
+[[ $rows == jacobians ]] && exit 0
+
 mlp_dir=$(mktemp -d)
 trap 'rm -rf "$mlp_dir"' EXIT
 "$bin" export-mlp "$mlp_dir" 5
@@ -55,9 +102,6 @@ for _ in $(seq "$rounds"); do
   tape1+=("$(taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
   tape2+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
 done
-summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-ratio() { "$python" -c "print('%.2f' % ($1 / $2))"; }
 echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD)"
 echo "moons pass ($passes passes a round):"
 echo "  tapegrad (reused tape): $(summary µs "${tape[@]}")"

@@ -8,7 +8,10 @@ use rand::{RngExt, SeedableRng};
 use tapegrad::datasets::make_moons_numpy;
 use tapegrad::numpy_random::RandomState;
 use tapegrad::tutorial::{TwoLayer, objective};
-use tapegrad::{Reduction, Tape, Tensor};
+use tapegrad::{
+    HessianPath, Reduction, Seeds, Tape, Tensor, function, hessian, hessian_with, jacfwd, jacobian,
+    jacrev, jacrev_with,
+};
 
 use crate::hand_written::{MlpStep, MoonsLoop};
 
@@ -23,12 +26,23 @@ pub enum Workload {
     MlpTape,
     MlpTapeCopied,
     MlpHand,
+    /// Issue 21's Jacobian of `tanh(tanh(x Wa) Wb)`, `x` [1, 100], by `jacobian`, `jacfwd`,
+    /// `jacrev`, and `jacrev` one walk a seed (the path before batched seeds).
+    Jacobian,
+    Jacfwd,
+    Jacrev,
+    JacrevOneAtATime,
+    /// The tutorial's 17×17 Hessian at its initial weights, by `hessian`, forward-over-reverse
+    /// (batched) and reverse-over-reverse one walk a row (the path before batched seeds).
+    Hessian,
+    HessianForward,
+    HessianOneAtATime,
 }
 
 impl Workload {
     /// Every workload, in the order `instructions.rs` lists and smoke-runs them.
     #[allow(dead_code)] // used by instructions.rs only
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 14] = [
         Workload::MoonsTape,
         Workload::MoonsTapeFresh,
         Workload::MoonsTapeCopied,
@@ -36,6 +50,13 @@ impl Workload {
         Workload::MlpTape,
         Workload::MlpTapeCopied,
         Workload::MlpHand,
+        Workload::Jacobian,
+        Workload::Jacfwd,
+        Workload::Jacrev,
+        Workload::JacrevOneAtATime,
+        Workload::Hessian,
+        Workload::HessianForward,
+        Workload::HessianOneAtATime,
     ];
 
     /// The name on `instructions.rs`'s command line.
@@ -49,6 +70,13 @@ impl Workload {
             Workload::MlpTape => "mlp-tape",
             Workload::MlpTapeCopied => "mlp-tape-copied",
             Workload::MlpHand => "mlp-hand",
+            Workload::Jacobian => "jacobian",
+            Workload::Jacfwd => "jacfwd",
+            Workload::Jacrev => "jacrev",
+            Workload::JacrevOneAtATime => "jacrev-one-at-a-time",
+            Workload::Hessian => "hessian",
+            Workload::HessianForward => "hessian-forward",
+            Workload::HessianOneAtATime => "hessian-one-at-a-time",
         }
     }
 
@@ -92,6 +120,51 @@ impl Workload {
                     job.step();
                 })
             }
+            Workload::Jacobian
+            | Workload::Jacfwd
+            | Workload::Jacrev
+            | Workload::JacrevOneAtATime => {
+                let (x, wa, wb) = two_tanh_layers();
+                let f = function(move |v| {
+                    let tape = v[0].tape();
+                    let (wa, wb) = (tape.constant(wa.clone()), tape.constant(wb.clone()));
+                    v[0].matmul(wa).tanh().matmul(wb).tanh()
+                });
+                let inputs = [x];
+                Box::new(move || {
+                    black_box(match self {
+                        Workload::Jacobian => jacobian(&inputs, &f),
+                        Workload::Jacfwd => jacfwd(&inputs, &f),
+                        Workload::Jacrev => jacrev(&inputs, &f),
+                        _ => jacrev_with(&inputs, Seeds::OneAtATime, &f),
+                    });
+                })
+            }
+            Workload::Hessian | Workload::HessianForward | Workload::HessianOneAtATime => {
+                let (x, labels, model) = moons();
+                let params = [model.w1, model.b1, model.w2, model.b2];
+                let f = function(move |v| {
+                    let x = v[0].tape().constant(x.clone());
+                    objective(x, &labels, [v[0], v[1], v[2], v[3]], 0.01, Reduction::Sum)
+                });
+                Box::new(move || {
+                    black_box(match self {
+                        Workload::Hessian => hessian(&params, &f),
+                        Workload::HessianForward => hessian_with(
+                            &params,
+                            HessianPath::ForwardOverReverse,
+                            Seeds::Batched,
+                            &f,
+                        ),
+                        _ => hessian_with(
+                            &params,
+                            HessianPath::ReverseOverReverse,
+                            Seeds::OneAtATime,
+                            &f,
+                        ),
+                    });
+                })
+            }
             Workload::MlpHand => {
                 let (x, labels, model) = mlp();
                 let mut hand = MlpStep::new(&x, &labels, &model);
@@ -107,6 +180,16 @@ impl Workload {
 pub fn moons() -> (Tensor, Vec<usize>, TwoLayer) {
     let (x, labels) = make_moons_numpy(200, 0.2, &mut RandomState::new(0));
     (x, labels, TwoLayer::tutorial_init(3, 2))
+}
+
+/// `x` [1, 100] and two 100×100 weights, standard normal over √100 (so that `tanh` is not
+/// saturated): issue 21's Jacobian anchor.
+pub fn two_tanh_layers() -> (Tensor, Tensor, Tensor) {
+    let mut rng = StdRng::seed_from_u64(21);
+    let x = Tensor::randn(&[1, 100], &mut rng);
+    let wa = Tensor::randn(&[100, 100], &mut rng) * 0.1;
+    let wb = Tensor::randn(&[100, 100], &mut rng) * 0.1;
+    (x, wa, wb)
 }
 
 /// An MNIST-sized MLP step: a batch of 256 random 784-pixel inputs, 10 classes, 256 tanh units.

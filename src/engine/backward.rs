@@ -13,6 +13,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::gradient_ops::Accumulate;
+use super::op::Batch;
 use super::tape::NodeKind;
 use super::{BackwardArgs, InputGrads, NodeId, Op, Tape, Var};
 use crate::Tensor;
@@ -111,25 +112,32 @@ impl Gradients {
     }
 }
 
-/// Backpropagates `seed` through `tape` from each node in reverse creation order, calling each
-/// op's rule: the one walk of every order. `flows(node)` says whether a gradient is wanted
-/// through a node (some variable, or some node of `wrt`, reaches it). Returns each node's gradient.
+/// Backpropagates the `seeds` (each the gradient of its root node) through `tape` from each
+/// node in reverse creation order, calling each op's rule: the one walk of every order.
+/// `flows(node)` says whether a gradient is wanted through a node (some variable, or some node
+/// of `wrt`, reaches it). Returns each node's gradient; `None` if `batch` is given and an op the
+/// walk meets does not take batches ([`Op::batches_seeds`]).
 fn walk<'t>(
     tape: &'t Tape,
-    root: NodeId,
-    seed: Var<'t>,
+    seeds: &[(NodeId, Var<'t>)],
     flows: impl Fn(NodeId) -> bool,
-) -> Vec<Option<Var<'t>>> {
-    let mut by_node: Vec<Option<Var<'t>>> = vec![None; root.0 + 1];
-    if flows(root) {
-        by_node[root.0] = Some(seed);
+    batch: Option<Batch>,
+) -> Option<Vec<Option<Var<'t>>>> {
+    let last = seeds.iter().map(|(root, _)| root.0).max()?;
+    let mut by_node: Vec<Option<Var<'t>>> = vec![None; last + 1];
+    for &(root, seed) in seeds.iter().filter(|(root, _)| flows(*root)) {
+        let slot = &mut by_node[root.0];
+        *slot = Some(match *slot {
+            Some(total) => tape.apply(Accumulate, &[total, seed]), // one node seeded twice
+            None => seed,
+        });
     }
     // Reused from node to node; on the stack for ops of up to four inputs.
     let (mut inputs, mut wanted) = (
         SmallVec::<[Var<'t>; 4]>::new(),
         SmallVec::<[bool; 4]>::new(),
     );
-    for id in (0..=root.0).rev() {
+    for id in (0..=last).rev() {
         let Some(grad_output) = by_node[id] else {
             continue; // nothing that reaches the output flows through here
         };
@@ -146,6 +154,9 @@ fn walk<'t>(
             }
             (Arc::clone(op), node.location)
         };
+        if batch.is_some() && !op.batches_seeds() {
+            return None; // the caller walks the seeds one at a time instead
+        }
         wanted.clear();
         for input in &inputs {
             wanted.push(flows(input.id));
@@ -160,18 +171,30 @@ fn walk<'t>(
             wanted: &wanted,
             op: op.name(),
             applied_at: location,
+            batch,
         };
         let mut apply_rule = || {
             let grads = checked(op.as_ref(), &args, id, op.backward(&args));
             for (input, grad) in inputs.iter().zip(grads) {
                 let Some(grad) = grad else { continue };
                 // An input that was broadcast gets the sum of the gradients of all its copies.
-                let grad = if tape.same_shape(grad.id, input.id) {
+                let grad = if batch.is_none() && tape.same_shape(grad.id, input.id) {
                     grad
                 } else {
-                    let input_shape = input.shape();
-                    check_broadcast_grad(&args, &grad.shape(), &input_shape);
-                    grad.sum_to(&input_shape)
+                    let input_shape = args.batched(&input.shape());
+                    let grad_shape = grad.shape();
+                    let spreads = || {
+                        let spread = broadcast_shapes_checked(&grad_shape, &input_shape);
+                        spread.as_deref() == Ok(&input_shape[..])
+                    };
+                    if grad_shape == input_shape {
+                        grad
+                    } else if batch.is_some() && spreads() {
+                        grad.broadcast_to(&input_shape) // one gradient for every seed: a zero
+                    } else {
+                        check_broadcast_grad(&args, &grad_shape, &input_shape);
+                        grad.sum_to(&input_shape)
+                    }
                 };
                 let slot = &mut by_node[input.id.0];
                 *slot = Some(match *slot {
@@ -187,7 +210,7 @@ fn walk<'t>(
             tape.recording_backward_of(location, apply_rule);
         }
     }
-    by_node
+    Some(by_node)
 }
 
 /// Backpropagates `seed` (the gradient of the output `root`) through `tape` with the rules
@@ -197,7 +220,8 @@ pub(crate) fn run(tape: &Tape, root: NodeId, seed: Tensor) -> Gradients {
         // About two values a node: one growth of the list, not one per doubling.
         tape.reserve_scratch(2 * (root.0 + 1));
         let flows = |id: NodeId| tape.nodes()[id.0].needs_grad;
-        let by_node = walk(tape, root, tape.constant(seed), flows);
+        let seeds = [(root, tape.constant(seed))];
+        let by_node = walk(tape, &seeds, flows, None).expect("a walk without a batch");
         tape.take_values(by_node)
     });
     Gradients {
@@ -230,6 +254,7 @@ pub(crate) fn replay_rule(tape: &Tape, id: NodeId, grad_output: &Tensor) -> Vec<
             wanted: &wanted,
             op: op.name(),
             applied_at: location,
+            batch: None,
         };
         let grads = checked(op.as_ref(), &args, id.0, op.backward(&args));
         grads.into_iter().map(|grad| grad.map(Var::value)).collect()
@@ -246,13 +271,69 @@ pub(crate) fn run_on_tape<'t>(
     wrt: &[Var<'t>],
 ) -> Vec<Var<'t>> {
     let depends = depends_on(tape, root, wrt);
-    let by_node = walk(tape, root, seed, |id| depends[id.0]);
+    let seeds = [(root, seed)];
+    let by_node = walk(tape, &seeds, |id| depends[id.0], None).expect("a walk without a batch");
     wrt.iter()
         .map(|&w| match by_node.get(w.id.0).copied().flatten() {
             Some(grad) => grad,
             None => tape.constant(Tensor::zeros(&w.shape())),
         })
         .collect()
+}
+
+/// The vector-Jacobian products of `seeds`, which pair output nodes with their seeds, summed
+/// over the outputs: for each of `wrt`, the gradient of `Σ seed ⊙ output`, with the rules
+/// evaluated and nothing recorded. With `batch: Some(len)`, each seed holds `len` seeds on a
+/// leading axis (`[len, ..the output's shape]`), each result too (`[len, ..its shape]`), and
+/// one walk serves them all; `None` then if an op on the way does not take batches
+/// ([`Op::batches_seeds`]), and the caller walks them one at a time.
+pub(crate) fn pull_back<'t>(
+    tape: &'t Tape,
+    seeds: &[(Var<'t>, Tensor)],
+    wrt: &[Var<'t>],
+    batch: Option<usize>,
+) -> Option<Vec<Tensor>> {
+    let Some(root) = seeds.iter().map(|(output, _)| output.id).max() else {
+        return Some(
+            wrt.iter()
+                .map(|var| Tensor::zeros(&batched(&var.shape(), batch)))
+                .collect(),
+        );
+    };
+    let batch = batch.map(|len| Batch {
+        len,
+        padded_rank: (tape.nodes()[..=root.0].iter())
+            .map(|node| node.value.rank())
+            .max()
+            .unwrap_or(0),
+    });
+    let depends = depends_on(tape, root, wrt);
+    let by_node = tape.evaluating(|| {
+        let seeds: Vec<(NodeId, Var<'t>)> = (seeds.iter())
+            .map(|(output, seed)| {
+                let seed = match batch {
+                    Some(batch) => seed.reshape(&batch.shape_of(&output.shape())),
+                    None => seed.clone(),
+                };
+                (output.id, tape.constant(seed))
+            })
+            .collect();
+        let by_node = walk(tape, &seeds, |id| depends[id.0], batch)?;
+        Some(tape.take_values(by_node))
+    })?;
+    let gradients = wrt.iter().map(|var| {
+        let shape = batched(&var.shape(), batch.map(|batch| batch.len));
+        match by_node.get(var.id.0).cloned().flatten() {
+            Some(gradient) => gradient.reshape(&shape),
+            None => Tensor::zeros(&shape), // the outputs do not depend on it
+        }
+    });
+    Some(gradients.collect())
+}
+
+/// `shape` with a leading axis of `len`, if any.
+fn batched(shape: &[usize], len: Option<usize>) -> Vec<usize> {
+    len.into_iter().chain(shape.iter().copied()).collect()
 }
 
 /// For each node up to `root`: whether it is one of `wrt` or computed from one.

@@ -14,6 +14,9 @@ impl Op for Accumulate {
     fn name(&self) -> &'static str {
         "accumulate"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + inputs[1]
     }
@@ -30,11 +33,17 @@ impl Op for SumTo {
     fn name(&self) -> &'static str {
         "sum_to"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum_to(&self.0)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(args.grad_output.broadcast_to(&args.inputs[0].shape()))]
+        vec![Some(
+            args.grad_output
+                .broadcast_to(&args.batched(&args.inputs[0].shape())),
+        )]
     }
 }
 
@@ -46,11 +55,17 @@ impl Op for BroadcastTo {
     fn name(&self) -> &'static str {
         "broadcast_to"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].broadcast_to(&self.0)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(args.grad_output.sum_to(&args.inputs[0].shape()))]
+        vec![Some(
+            args.grad_output
+                .sum_to(&args.batched(&args.inputs[0].shape())),
+        )]
     }
 }
 

@@ -31,7 +31,7 @@ mod tape;
 mod var;
 
 pub use backward::Gradients;
-pub(crate) use backward::replay_rule;
+pub(crate) use backward::{pull_back, replay_rule};
 pub use gradient_ops::{Accumulate, BroadcastTo, SumTo};
 pub use op::{BackwardArgs, InputGrads, Op};
 pub(crate) use tape::{Node, NodeKind};

@@ -10,7 +10,8 @@
 
 use std::panic::Location;
 
-use super::vars_on;
+use super::batched::{identity_stacks, pull_back_stacked, push_forward_stacked, side_by_side};
+use super::{Seeds, vars_on};
 use crate::tensor::shape_panic;
 use crate::{Tape, Tensor, Var};
 
@@ -116,8 +117,9 @@ where
     (output.value(), pulled)
 }
 
-/// The Jacobian of `f` at `inputs` in reverse mode: one backward walk per output element.
-/// PyTorch: `torch.func.jacrev`; JAX: `jax.jacrev`.
+/// The Jacobian of `f` at `inputs` in reverse mode: the vector-Jacobian products of the
+/// output's one-hot seeds, all in one walk of the tape (see [`Seeds`]). PyTorch:
+/// `torch.func.jacrev`; JAX: `jax.jacrev`.
 ///
 /// Layout, as [`hessian`](crate::hessian)'s: a `[m, n]` matrix, output elements down (row-major
 /// order of the output) and input elements across (the inputs flattened one after another, in
@@ -138,36 +140,38 @@ pub fn jacrev<F>(inputs: &[Tensor], f: F) -> Tensor
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
+    jacrev_with(inputs, Seeds::Batched, f)
+}
+
+/// [`jacrev`], walking its seeds as `how` says: all at once, or one at a time (the reference the
+/// batched walk is checked against). JAX: `jacrev` without and with its `vmap`.
+///
+/// ```
+/// use tapegrad::{Seeds, Tensor, jacrev_with};
+/// let x = [Tensor::from_rows(&[[0.5, -1.0, 2.0]])];
+/// let f = tapegrad::function(|v| (v[0].tanh() * v[0]).softmax(1));
+/// let batched = jacrev_with(&x, Seeds::Batched, &f);
+/// assert!(batched.max_abs_diff(&jacrev_with(&x, Seeds::OneAtATime, &f)) < 1e-15);
+/// ```
+#[track_caller]
+pub fn jacrev_with<F>(inputs: &[Tensor], how: Seeds, f: F) -> Tensor
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
     let tape = Tape::new();
     let vars = vars_on(&tape, inputs);
     let output = f(&vars);
-    let shape = output.shape();
+    let shape = output.shape().to_vec();
     let (m, n) = (shape.iter().product::<usize>(), total_len(inputs));
-    let mut jacobian = matrix("jacrev", m, n);
-    let mut rows = jacobian.data_mut().chunks_exact_mut(n.max(1));
-    for element in 0..m {
-        let row = rows.next().expect("one row per output element");
-        if !output.needs_grad() {
-            continue; // an output that depends on no input: a row of zeros
-        }
-        let mut seed = Tensor::zeros(&shape);
-        seed.data_mut()[element] = 1.0;
-        let gradients = output.backward_with(seed);
-        let mut column = 0;
-        for &var in &vars {
-            let len = var.shape().iter().product::<usize>();
-            if let Some(block) = gradients.get(var) {
-                row[column..column + len].copy_from_slice(block.data());
-            }
-            column += len;
-        }
-    }
-    jacobian
+    check_size("jacrev", m, n);
+    let seeds = identity_stacks(std::slice::from_ref(&shape));
+    let seeds = [(output, seeds.into_iter().next().expect("one stack"))];
+    side_by_side(&pull_back_stacked(&tape, &seeds, &vars, m, how), m)
 }
 
-/// The Jacobian of `f` at `inputs` in forward mode: one Jacobian-vector product per input
-/// element, all through one recorded vector-Jacobian product (each column is one walk of it).
-/// PyTorch: `torch.func.jacfwd`; JAX: `jax.jacfwd`. The layout is [`jacrev`]'s.
+/// The Jacobian of `f` at `inputs` in forward mode: the Jacobian-vector products of the inputs'
+/// one-hot tangents, all through one recorded vector-Jacobian product and one walk of it (see
+/// [`Seeds`]). PyTorch: `torch.func.jacfwd`; JAX: `jax.jacfwd`. The layout is [`jacrev`]'s.
 ///
 /// ```
 /// use tapegrad::{Tensor, jacfwd, jacrev};
@@ -181,30 +185,33 @@ pub fn jacfwd<F>(inputs: &[Tensor], f: F) -> Tensor
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
+    jacfwd_with(inputs, Seeds::Batched, f)
+}
+
+/// [`jacfwd`], walking its seeds as `how` says: all at once, or one at a time. JAX: `jacfwd`
+/// without and with its `vmap`.
+///
+/// ```
+/// use tapegrad::{Seeds, Tensor, jacfwd_with};
+/// let x = [Tensor::from_rows(&[[0.5, -1.0]]), Tensor::from_rows(&[[2.0], [1.0]])];
+/// let f = tapegrad::function(|v| v[0].matmul(v[1]).tanh() + v[0].sum());
+/// let batched = jacfwd_with(&x, Seeds::Batched, &f);
+/// assert!(batched.max_abs_diff(&jacfwd_with(&x, Seeds::OneAtATime, &f)) < 1e-15);
+/// ```
+#[track_caller]
+pub fn jacfwd_with<F>(inputs: &[Tensor], how: Seeds, f: F) -> Tensor
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
     let tape = Tape::new();
     let vars = vars_on(&tape, inputs);
     let output = f(&vars);
-    let shape = output.shape();
-    let (m, n) = (shape.iter().product::<usize>(), total_len(inputs));
-    let mut transposed = matrix("jacfwd", n, m); // built a column per row
-    let cotangent = tape.var(Tensor::zeros(&shape));
-    let pullback = output.grad_with(cotangent, &vars);
-    let mut columns = transposed.data_mut().chunks_exact_mut(m.max(1));
-    for pulled in pullback {
-        let pulled_shape = pulled.shape();
-        for element in 0..pulled_shape.iter().product() {
-            let column = columns.next().expect("one column per input element");
-            if !pulled.needs_grad() {
-                continue; // the output does not depend on this input: zeros
-            }
-            let mut seed = Tensor::zeros(&pulled_shape);
-            seed.data_mut()[element] = 1.0;
-            if let Some(along) = pulled.backward_with(seed).get(cotangent) {
-                column.copy_from_slice(along.data());
-            }
-        }
-    }
-    transposed.transpose()
+    let (m, n) = (output.shape().iter().product::<usize>(), total_len(inputs));
+    check_size("jacfwd", m, n);
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let tangents = identity_stacks(&shapes);
+    let columns = push_forward_stacked(output, &vars, &tangents, n, how);
+    columns.reshape(&[n, m]).transpose()
 }
 
 /// The Jacobian of `f` at `inputs`, in forward mode when the inputs have fewer elements than the
@@ -240,10 +247,10 @@ fn total_len(inputs: &[Tensor]) -> usize {
     inputs.iter().map(Tensor::len).sum()
 }
 
-/// A `[rows, columns]` matrix of zeros; panics naming `what` and the caller's line past 2²⁸
-/// entries.
+/// Panics naming `what` and the caller's line if a `[rows, columns]` Jacobian would have more
+/// than 2²⁸ entries.
 #[track_caller]
-fn matrix(what: &str, rows: usize, columns: usize) -> Tensor {
+fn check_size(what: &str, rows: usize, columns: usize) {
     const MAX_ENTRIES: usize = 1 << 28;
     if rows
         .checked_mul(columns)
@@ -255,5 +262,4 @@ fn matrix(what: &str, rows: usize, columns: usize) -> Tensor {
             Location::caller()
         );
     }
-    Tensor::zeros(&[rows, columns])
 }

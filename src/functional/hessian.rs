@@ -4,7 +4,8 @@
 
 use std::panic::Location;
 
-use super::vars_on;
+use super::batched::{identity_stacks, pull_back_stacked, side_by_side};
+use super::{Seeds, vars_on};
 use crate::tensor::shape_panic;
 use crate::{Tape, Tensor, Var};
 
@@ -69,17 +70,22 @@ where
 }
 
 /// The Hessian of `f` at `inputs`: the `[n, n]` matrix of second derivatives `∂²f / ∂θᵢ ∂θⱼ`
-/// over all `n` elements of all inputs. PyTorch: `torch.autograd.functional.hessian`; JAX:
-/// `jax.hessian`.
+/// over all `n` elements of all inputs. PyTorch: `torch.autograd.functional.hessian`,
+/// `torch.func.hessian`; JAX: `jax.hessian`; Theano: `theano.gradient.hessian`.
 ///
 /// Layout: the inputs are flattened one after another, in the order given, each in row-major
 /// order, so the Hessian is made of blocks: rows and columns `0 .. len(inputs[0])` belong to
 /// the first input, the next `len(inputs[1])` to the second, and block `(a, b)` holds the
 /// derivatives with respect to an element of input `a` and one of input `b`.
 ///
-/// It costs one gradient recorded on the tape and then one backward pass per element, `n` in
-/// all: for the few parameters of a tiny network. For more, use [`hvp`]. Panics if `f` does not
-/// return one element, or if the matrix would have more than 2²⁸ entries.
+/// It records the gradient on the tape and takes its `n` vector-Jacobian products one walk a
+/// row (reverse-over-reverse, [`HessianPath::ReverseOverReverse`] with [`Seeds::OneAtATime`]):
+/// on the tutorial's 17×17 Hessian that took 0.56× the time of all rows in one batched walk and
+/// 0.61× that of forward-over-reverse, whose double VJP records one more layer of rules (the
+/// batched walk's products of `[17, 200, 3]` stacks by small matrices, one matrix at a time,
+/// cost more than 17 walks of small ones; docs/performance-log.md). [`hessian_with`] takes the
+/// other paths. For many parameters, use [`hvp`]. Panics if `f` does not return one element,
+/// or if the matrix would have more than 2²⁸ entries.
 ///
 /// ```
 /// use tapegrad::{Tensor, hessian};
@@ -95,16 +101,102 @@ pub fn hessian<F>(inputs: &[Tensor], f: F) -> Tensor
 where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
+    hessian_with(
+        inputs,
+        HessianPath::ReverseOverReverse,
+        Seeds::OneAtATime,
+        f,
+    )
+}
+
+/// How [`hessian_with`] differentiates the gradient. PyTorch: `torch.autograd.functional.hessian`'s
+/// `outer_jacobian_strategy`; JAX: `jacrev(grad(f))` or `jacfwd(grad(f))`.
+///
+/// ```
+/// use tapegrad::{HessianPath, Seeds, Tensor, hessian_with};
+/// let x = [Tensor::from_slice(&[1.0, 2.0])];
+/// let h = hessian_with(&x, HessianPath::ForwardOverReverse, Seeds::Batched, |v| v[0].powf(3.0).sum());
+/// assert_eq!(h.data(), &[6.0, 0.0, 0.0, 12.0]); // diag(6x)
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HessianPath {
+    /// Vector-Jacobian products of the recorded gradient, one per row. JAX: `jacrev(grad(f))`.
+    ReverseOverReverse,
+    /// Jacobian-vector products of the recorded gradient, one per column, each by a double VJP.
+    /// JAX: `jacfwd(grad(f))`, which `jax.hessian` is.
+    ForwardOverReverse,
+}
+
+/// [`hessian`] by the path and the walking of seeds given, so that the paths can be checked
+/// against each other and timed. JAX: `jacrev(grad(f))` and `jacfwd(grad(f))`.
+///
+/// ```
+/// use tapegrad::{HessianPath, Seeds, Tensor, hessian_with};
+/// let x = [Tensor::from_rows(&[[0.5, -1.0, 2.0]])];
+/// let f = tapegrad::function(|v| v[0].tanh().square().sum());
+/// let reverse = hessian_with(&x, HessianPath::ReverseOverReverse, Seeds::Batched, &f);
+/// let forward = hessian_with(&x, HessianPath::ForwardOverReverse, Seeds::Batched, &f);
+/// let one_at_a_time = hessian_with(&x, HessianPath::ReverseOverReverse, Seeds::OneAtATime, &f);
+/// assert!(forward.max_abs_diff(&reverse) < 1e-14);
+/// assert!(one_at_a_time.max_abs_diff(&reverse) < 1e-14);
+/// ```
+#[track_caller]
+pub fn hessian_with<F>(inputs: &[Tensor], path: HessianPath, how: Seeds, f: F) -> Tensor
+where
+    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
+{
     let tape = Tape::new();
     let vars = vars_on(&tape, inputs);
     let grads = f(&vars).grad(&vars);
-    hessian_of(&vars, &grads)
+    let n = check_size(&vars);
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let seeds = identity_stacks(&shapes);
+    match path {
+        HessianPath::ReverseOverReverse => {
+            let seeds: Vec<(Var, Tensor)> = grads.iter().copied().zip(seeds).collect();
+            side_by_side(&pull_back_stacked(&tape, &seeds, &vars, n, how), n)
+        }
+        HessianPath::ForwardOverReverse => {
+            // ∇f as one output: ⟨∇f, u⟩ for cotangents u, whose gradient H u is the pullback.
+            let cotangents: Vec<Var> = (shapes.iter())
+                .map(|shape| tape.var(Tensor::zeros(shape)))
+                .collect();
+            let inner = (grads.iter().zip(&cotangents))
+                .map(|(&grad, &u)| (grad * u).sum())
+                .reduce(|total, term| total + term)
+                .unwrap_or_else(|| tape.constant(Tensor::scalar(0.0)));
+            let pullback = inner.grad(&vars);
+            let seeds: Vec<(Var, Tensor)> = pullback.into_iter().zip(seeds).collect();
+            let columns = pull_back_stacked(&tape, &seeds, &cotangents, n, how);
+            side_by_side(&columns, n).transpose() // row j held H e_j, column j of H
+        }
+    }
 }
 
 /// The Hessian from the gradients `grads` of a scalar with respect to `vars`, recorded on the
-/// tape: row `i` is the gradient of element `i` of the flattened gradient.
+/// tape: all rows in one walk.
 #[track_caller]
 pub(crate) fn hessian_of(vars: &[Var<'_>], grads: &[Var<'_>]) -> Tensor {
+    let n = check_size(vars);
+    let Some(&first) = vars.first() else {
+        return Tensor::zeros(&[0, 0]);
+    };
+    let shapes: Vec<Vec<usize>> = vars.iter().map(|var| var.shape().to_vec()).collect();
+    let seeds: Vec<(Var, Tensor)> = grads
+        .iter()
+        .copied()
+        .zip(identity_stacks(&shapes))
+        .collect();
+    side_by_side(
+        &pull_back_stacked(first.tape(), &seeds, vars, n, Seeds::Batched),
+        n,
+    )
+}
+
+/// The number `n` of elements of `vars`; panics naming the caller's line if an `[n, n]` matrix
+/// would have more than 2²⁸ entries.
+#[track_caller]
+fn check_size(vars: &[Var<'_>]) -> usize {
     let n: usize = vars
         .iter()
         .map(|var| var.shape().iter().product::<usize>())
@@ -117,29 +209,7 @@ pub(crate) fn hessian_of(vars: &[Var<'_>], grads: &[Var<'_>]) -> Tensor {
             Location::caller()
         );
     }
-    let mut hessian = Tensor::zeros(&[n, n]);
-    let mut rows = hessian.data_mut().chunks_exact_mut(n.max(1));
-    for &grad in grads {
-        let shape = grad.shape();
-        for element in 0..shape.iter().product() {
-            let row = rows.next().expect("one row per element");
-            if !grad.needs_grad() {
-                continue; // a constant gradient: its row of second derivatives is zero
-            }
-            let mut seed = Tensor::zeros(&shape);
-            seed.data_mut()[element] = 1.0;
-            let second = grad.backward_with(seed);
-            let mut column = 0;
-            for &var in vars {
-                let len: usize = var.shape().iter().product();
-                if let Some(block) = second.get(var) {
-                    row[column..column + len].copy_from_slice(block.data());
-                } // else: the gradient does not depend on it, and the block stays zero
-                column += len;
-            }
-        }
-    }
-    hessian
+    n
 }
 
 /// The largest eigenvalue of a Hessian and its eigenvector, from [`sharpness`].

@@ -4,14 +4,16 @@
 //! [`Var::grad`] (the gradient recorded on the tape, so that it can be differentiated again).
 //! PyTorch: `torch.autograd.functional`, `torch.func`; JAX: `jax.jvp`, `jax.hessian`, ….
 
+mod batched;
 mod forward;
 mod hessian;
 
 use smallvec::SmallVec;
 
-pub use forward::{jacfwd, jacobian, jacrev, jvp, vjp};
+pub use batched::{Seeds, jvp_batched, vjp_batched};
+pub use forward::{jacfwd, jacfwd_with, jacobian, jacrev, jacrev_with, jvp, vjp};
 pub(crate) use hessian::hessian_of;
-pub use hessian::{Sharpness, hessian, hvp, sharpness};
+pub use hessian::{HessianPath, Sharpness, hessian, hessian_with, hvp, sharpness};
 
 use crate::{Tape, Tensor, Var};
 

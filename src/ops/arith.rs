@@ -13,6 +13,9 @@ impl Op for Add {
     fn name(&self) -> &'static str {
         "add"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + inputs[1]
     }
@@ -27,6 +30,9 @@ pub struct Sub;
 impl Op for Sub {
     fn name(&self) -> &'static str {
         "sub"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] - inputs[1]
@@ -44,6 +50,9 @@ impl Op for Mul {
     fn name(&self) -> &'static str {
         "mul"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * inputs[1]
     }
@@ -59,6 +68,9 @@ pub struct Div;
 impl Op for Div {
     fn name(&self) -> &'static str {
         "div"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] / inputs[1]
@@ -79,6 +91,9 @@ pub struct Scale(pub f64);
 impl Op for Scale {
     fn name(&self) -> &'static str {
         "scale"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] * self.0
@@ -108,6 +123,9 @@ impl Op for DivScalar {
     fn name(&self) -> &'static str {
         "div_scalar"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x / self.0)
     }
@@ -122,6 +140,9 @@ pub struct Shift(pub f64);
 impl Op for Shift {
     fn name(&self) -> &'static str {
         "shift"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0] + self.0

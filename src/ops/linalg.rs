@@ -12,6 +12,9 @@ impl Op for MatMul {
     fn name(&self) -> &'static str {
         "matmul"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul(inputs[1])
     }
@@ -34,6 +37,9 @@ impl Op for MatMulT {
     fn name(&self) -> &'static str {
         "matmul_t"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].matmul_t(inputs[1])
     }
@@ -54,6 +60,9 @@ pub struct TMatMul;
 impl Op for TMatMul {
     fn name(&self) -> &'static str {
         "t_matmul"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].t_matmul(inputs[1])
@@ -127,6 +136,9 @@ impl Op for Affine {
     fn name(&self) -> &'static str {
         "affine"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].affine(inputs[1], inputs[2])
     }
@@ -138,7 +150,7 @@ impl Op for Affine {
         vec![
             args.wants(0).then(|| g.matmul_t(w)),
             args.wants(1).then(|| x.t_matmul(g)),
-            args.wants(2).then(|| g.sum_to(&b.shape())),
+            args.wants(2).then(|| g.sum_to(&args.batched(&b.shape()))),
         ]
     }
 }
@@ -205,11 +217,17 @@ impl Op for Reshape {
     fn name(&self) -> &'static str {
         "reshape"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].reshape(&self.0)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(args.grad_output.reshape(&args.inputs[0].shape()))]
+        vec![Some(
+            args.grad_output
+                .reshape(&args.batched(&args.inputs[0].shape())),
+        )]
     }
 }
 

@@ -12,6 +12,9 @@ impl Op for Relu {
     fn name(&self) -> &'static str {
         "relu"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         // Written so that NaN falls through unchanged, as in PyTorch: a NaN upstream stays visible.
         inputs[0].map(|x| if x <= 0.0 { 0.0 } else { x })
@@ -47,6 +50,9 @@ pub struct Abs;
 impl Op for Abs {
     fn name(&self) -> &'static str {
         "abs"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::abs)
@@ -104,6 +110,9 @@ impl LeakyRelu {
 impl Op for LeakyRelu {
     fn name(&self) -> &'static str {
         "leaky_relu"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x * self.slope_at(x))

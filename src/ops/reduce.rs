@@ -12,11 +12,17 @@ impl Op for Sum {
     fn name(&self) -> &'static str {
         "sum"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum()
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(args.grad_output.broadcast_to(&args.inputs[0].shape()))]
+        vec![Some(
+            args.grad_output
+                .broadcast_to(&args.batched(&args.inputs[0].shape())),
+        )]
     }
 }
 
@@ -43,13 +49,18 @@ impl Op for Mean {
     fn name(&self) -> &'static str {
         "mean"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean()
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
         let count = shape.iter().product::<usize>() as f64;
-        vec![Some((args.grad_output / count).broadcast_to(&shape))]
+        vec![Some(
+            (args.grad_output / count).broadcast_to(&args.batched(&shape)),
+        )]
     }
 }
 
@@ -88,13 +99,16 @@ impl Op for SumAxis {
     fn name(&self) -> &'static str {
         "sum_axis"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].sum_axis(self.axis, self.keepdim)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
-        let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
-        vec![Some(along_axis.broadcast_to(&shape))]
+        let along_axis = (args.grad_output).reshape(&args.batched(&kept_shape(&shape, self.axis)));
+        vec![Some(along_axis.broadcast_to(&args.batched(&shape)))]
     }
 }
 
@@ -128,14 +142,17 @@ impl Op for MeanAxis {
     fn name(&self) -> &'static str {
         "mean_axis"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].mean_axis(self.axis, self.keepdim)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let shape = args.inputs[0].shape();
         let count = shape[self.axis] as f64;
-        let along_axis = args.grad_output.reshape(&kept_shape(&shape, self.axis));
-        vec![Some(along_axis.broadcast_to(&shape) / count)]
+        let along_axis = (args.grad_output).reshape(&args.batched(&kept_shape(&shape, self.axis)));
+        vec![Some(along_axis.broadcast_to(&args.batched(&shape)) / count)]
     }
 }
 
@@ -184,6 +201,9 @@ impl Op for MaxAxis {
     fn name(&self) -> &'static str {
         "max_axis"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].max_axis(self.axis, self.keepdim)
     }
@@ -193,7 +213,7 @@ impl Op for MaxAxis {
         let winners = input.tape().constant(self.winners(&input.value()));
         let along_axis = args
             .grad_output
-            .reshape(&kept_shape(&input.shape(), self.axis));
+            .reshape(&args.batched(&kept_shape(&input.shape(), self.axis)));
         vec![Some(winners * along_axis)]
     }
 }

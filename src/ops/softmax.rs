@@ -19,13 +19,17 @@ impl Op for Softmax {
     fn name(&self) -> &'static str {
         "softmax"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].softmax(self.axis)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (y, g) = (args.output, args.grad_output);
         let grad_times_y = g * y;
-        let lane_dot = grad_times_y.sum_axis(self.axis, true);
+        let axis = args.batched_axis(self.axis, y.shape().len());
+        let lane_dot = grad_times_y.sum_axis(axis, true);
         vec![Some(grad_times_y - y * lane_dot)]
     }
 }
@@ -57,12 +61,16 @@ impl Op for LogSoftmax {
     fn name(&self) -> &'static str {
         "log_softmax"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].log_softmax(self.axis)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let (log_y, g) = (args.output, args.grad_output);
-        let lane_total = g.sum_axis(self.axis, true);
+        let axis = args.batched_axis(self.axis, log_y.shape().len());
+        let lane_total = g.sum_axis(axis, true);
         vec![Some(g - log_y.exp() * lane_total)]
     }
 }
@@ -264,6 +272,9 @@ impl Op for CrossEntropyBackward {
     fn name(&self) -> &'static str {
         "cross_entropy_backward"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (probabilities, g) = (inputs[0], inputs[1]);
         if !self.checked {
@@ -297,7 +308,7 @@ impl Op for CrossEntropyBackward {
             args.wants(0).then(|| upstream * (g * self.row_weight)),
             args.wants(1).then(|| {
                 let residual = (args.tape()).apply(self.clone(), &[probabilities, one()]);
-                (upstream * residual).sum().reshape(&g.shape())
+                (upstream * residual).sum_to(&args.batched(&g.shape()))
             }),
         ]
     }

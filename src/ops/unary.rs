@@ -11,6 +11,9 @@ impl Op for Tanh {
     fn name(&self) -> &'static str {
         "tanh"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].tanh()
     }
@@ -27,6 +30,9 @@ pub struct TanhBackward;
 impl Op for TanhBackward {
     fn name(&self) -> &'static str {
         "tanh_backward"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (g, y) = (inputs[0], inputs[1]);
@@ -80,6 +86,9 @@ impl Op for Exp {
     fn name(&self) -> &'static str {
         "exp"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].exp()
     }
@@ -108,6 +117,9 @@ pub struct Log;
 impl Op for Log {
     fn name(&self) -> &'static str {
         "log"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].log()
@@ -138,6 +150,9 @@ pub struct Sigmoid;
 impl Op for Sigmoid {
     fn name(&self) -> &'static str {
         "sigmoid"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(sigmoid)
@@ -180,6 +195,9 @@ impl Op for Sqrt {
     fn name(&self) -> &'static str {
         "sqrt"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sqrt)
     }
@@ -210,6 +228,9 @@ impl Op for Square {
     fn name(&self) -> &'static str {
         "square"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x * x)
     }
@@ -239,6 +260,9 @@ pub struct PowF(pub f64);
 impl Op for PowF {
     fn name(&self) -> &'static str {
         "powf"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(|x| x.powf(self.0))
@@ -275,6 +299,9 @@ impl Op for Sin {
     fn name(&self) -> &'static str {
         "sin"
     }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::sin)
     }
@@ -289,6 +316,9 @@ pub struct Cos;
 impl Op for Cos {
     fn name(&self) -> &'static str {
         "cos"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         inputs[0].map(f64::cos)

@@ -91,6 +91,9 @@ impl Tensor {
         other: &Tensor,
         transpose_other: bool,
     ) -> Tensor {
+        if (self.rank() == 3 && other.rank() >= 2) || (self.rank() == 2 && other.rank() == 3) {
+            return self.gemm_batched(op, transpose_self, other, transpose_other);
+        }
         if self.rank() != 2 || other.rank() != 2 {
             shape_panic(
                 op,
@@ -124,6 +127,60 @@ impl Tensor {
         let c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
         product(a, b, c);
         Tensor::from_parts(data, Shape::from_slice(&[m, n]))
+    }
+
+    /// [`gemm`](Tensor::gemm) with a leading batch axis on one operand or both (`[B, m, k]`): a
+    /// product per matrix of the batch, how a batched Jacobian's seeds go through a matmul's rule.
+    #[track_caller]
+    fn gemm_batched(
+        &self,
+        op: &str,
+        transpose_self: bool,
+        other: &Tensor,
+        transpose_other: bool,
+    ) -> Tensor {
+        if self.rank() == 3 && other.rank() == 2 && !transpose_self {
+            // The batch's rows stacked: one product, no loop.
+            let (batch, m) = (self.shape[0], self.shape[1]);
+            let stacked = self.reshape(&[batch * m, self.shape[2]]);
+            let product = stacked.gemm(op, false, other, transpose_other);
+            let n = product.shape[1];
+            return product.reshape(&[batch, m, n]);
+        }
+        let batch_of = |t: &Tensor| (t.rank() == 3).then(|| t.shape[0]);
+        let batch = match (batch_of(self), batch_of(other)) {
+            (Some(a), Some(b)) if a != b => shape_panic(
+                op,
+                format_args!(
+                    "{:?} x {:?}: the batches differ ({a} vs {b})",
+                    self.shape(),
+                    other.shape()
+                ),
+            ),
+            (a, b) => a.or(b).expect("one operand is batched"),
+        };
+        let matrix = |t: &Tensor, index: usize| -> Tensor {
+            if t.rank() == 2 {
+                return t.clone();
+            }
+            let len = t.shape[1] * t.shape[2];
+            let data = t.data[index * len..(index + 1) * len].to_vec();
+            Tensor::from_parts(data, Shape::from_slice(&t.shape[1..]))
+        };
+        let mut data = Vec::new();
+        let mut matrix_shape = Shape::new();
+        for index in 0..batch {
+            let (a, b) = (matrix(self, index), matrix(other, index));
+            let product = a.gemm(op, transpose_self, &b, transpose_other);
+            data.extend_from_slice(&product.data);
+            matrix_shape = product.shape.clone();
+        }
+        let mut shape = Shape::from_slice(&[batch]);
+        shape.extend_from_slice(&matrix_shape);
+        if batch == 0 {
+            shape.extend_from_slice(&[0, 0]);
+        }
+        Tensor::from_parts(data, shape)
     }
 
     /// The tensor with its axes in reverse order (NumPy's `.T`): rows and columns swap for a matrix.
