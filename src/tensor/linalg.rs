@@ -3,7 +3,7 @@
 //! Two GEMMs: matrixmultiply's for small products, faer's for large ones. faer has AVX-512
 //! kernels for `f64`, chosen at run time, where matrixmultiply's `f64` kernel is AVX2: on the
 //! MLP step's products (256×784·784×256 and its transposed forms) faer took 0.5–0.7× the time
-//! (README, Performance). Below [`LARGE_PRODUCT`] multiply-adds matrixmultiply is kept: the
+//! (`docs/book/11-performance.md`). Below [`LARGE_PRODUCT`] multiply-adds matrixmultiply is kept: the
 //! tutorial's 200×2·2×3 products, and with them its printed losses, stay as they were. Large
 //! products are shared among threads when [`set_threads`](super::set_threads) asks for several.
 
