@@ -154,4 +154,11 @@ mod book {
     struct Chapter13;
     #[doc = include_str!("../docs/book/README.md")]
     struct Contents;
+    #[doc = include_str!("../docs/book/zh-CN/01-backprop-by-hand.md")]
+    struct Chapter01ZhCn;
 }
+
+/// The Chinese front page's code blocks, run as the README's are.
+#[cfg(doctest)]
+#[doc = include_str!("../README.zh-CN.md")]
+struct ReadmeZhCnDoctests;
