@@ -1,6 +1,7 @@
 //! How much the tutorial's final loss depends on the last bits of its initial weights: for each
 //! hidden size, the tutorial's run repeated with one weight, W1[0, 0], moved by k·1e-15 for
-//! k = −6..=6, and the spread of the final losses. The README's figures for hidden sizes 2 and 4
+//! k = −6..=6, and the spread of the final losses. The book's figures for hidden sizes 2 and 4
+//! (`docs/book/06-the-tutorial-exactly.md`)
 //! come from `cargo run --release --example chaos -- 2,4`.
 
 #[path = "common/pipe.rs"]

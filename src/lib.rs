@@ -32,6 +32,11 @@
 //! assert!(last_loss < 0.05, "XOR is learnt: mean cross-entropy {last_loss}");
 //! ```
 //!
+//! The tapegrad book, `docs/book/README.md` in the repository, is the guided path: from the
+//! tutorial's hand-derived backprop, through the tape, broadcasting, gradient checks, training,
+//! second order and forward mode, to writing your own op and proving it. Every code block in it
+//! runs in `cargo test`.
+//!
 //! The moving parts, in the order a training step meets them:
 //! - [`Tape`]: records each op as it runs. [`Tape::var`] puts a value on it whose gradient you
 //!   want, [`Tape::constant`] one you don't; both return a [`Var`], a `Copy` handle, and every op
@@ -120,3 +125,44 @@ pub use tensor::{
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The book's chapters (`docs/book/`), each included here so that `cargo test` compiles and runs
+/// every Rust code block in them; `tests/book.rs` fails if a chapter is missing from this list.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../docs/book/01-backprop-by-hand.md")]
+    struct Chapter01;
+    #[doc = include_str!("../docs/book/02-the-tape.md")]
+    struct Chapter02;
+    #[doc = include_str!("../docs/book/03-broadcasting.md")]
+    struct Chapter03;
+    #[doc = include_str!("../docs/book/04-checking-gradients.md")]
+    struct Chapter04;
+    #[doc = include_str!("../docs/book/05-training.md")]
+    struct Chapter05;
+    #[doc = include_str!("../docs/book/06-the-tutorial-exactly.md")]
+    struct Chapter06;
+    #[doc = include_str!("../docs/book/07-second-order.md")]
+    struct Chapter07;
+    #[doc = include_str!("../docs/book/08-forward-mode.md")]
+    struct Chapter08;
+    #[doc = include_str!("../docs/book/09-writing-an-op.md")]
+    struct Chapter09;
+    #[doc = include_str!("../docs/book/10-seeing-inside.md")]
+    struct Chapter10;
+    #[doc = include_str!("../docs/book/11-performance.md")]
+    struct Chapter11;
+    #[doc = include_str!("../docs/book/12-working-on-tapegrad.md")]
+    struct Chapter12;
+    #[doc = include_str!("../docs/book/13-the-playground.md")]
+    struct Chapter13;
+    #[doc = include_str!("../docs/book/README.md")]
+    struct Contents;
+    #[doc = include_str!("../docs/book/zh-CN/01-backprop-by-hand.md")]
+    struct Chapter01ZhCn;
+}
+
+/// The Chinese front page's code blocks, run as the README's are.
+#[cfg(doctest)]
+#[doc = include_str!("../README.zh-CN.md")]
+struct ReadmeZhCnDoctests;

@@ -4,7 +4,7 @@
 //! subnormal inputs and results, the overflow edge, the hand-over points of the kernels.
 //!
 //! `cargo test --test accuracy` checks a few thousand inputs per function; the full sweep of
-//! 10⁷ per function prints the figures quoted in the README:
+//! 10⁷ per function prints the figures quoted in the book's chapter 11:
 //!
 //! ```sh
 //! cargo test --release --test accuracy -- --ignored --nocapture

@@ -127,7 +127,7 @@ fn tutorial_weights_are_numpys() {
 }
 
 /// The tutorial's `build_model(3, print_loss=True)` on the tape: the losses it prints after the
-/// updates of passes 0 and 1000. Later passes depend on the last bits (see the README).
+/// updates of passes 0 and 1000. Later passes depend on the last bits (see `docs/book/06-the-tutorial-exactly.md`).
 #[test]
 fn the_first_thousand_passes_print_the_tutorials_losses() {
     let numpy = fixture_lines("tutorial_losses.txt");

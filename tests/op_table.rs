@@ -2,7 +2,7 @@
 //! of the tape, NaN propagation, first derivatives against finite differences, the rule
 //! evaluated and recorded giving the same bits, and second derivatives (`gradcheck`,
 //! `gradgradcheck`, PyTorch's tolerances). And the registry: every `impl Op` in `src/` has a row,
-//! and the README's op list and the `ops` module's table of files agree with the rows.
+//! and the book's op list (chapter 9, `docs/book/09-writing-an-op.md`) and the `ops` module's table of files agree with the rows.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -98,11 +98,14 @@ fn every_row_passes_gradcheck_and_gradgradcheck() {
     }
 }
 
+/// Where the op list users read lives: chapter 9 of the book.
+const OP_LIST: &str = "docs/book/09-writing-an-op.md";
+
 /// What the registry check reads: the `impl Op for` types of the sources, the op names of the
-/// README's list, and the (file, op) pairs of the `ops` module's table.
+/// book's op list, and the (file, op) pairs of the `ops` module's table.
 struct Sources {
     impls: BTreeSet<String>,
-    readme_ops: BTreeSet<String>,
+    book_ops: BTreeSet<String>,
     module_table: BTreeSet<(String, String)>,
 }
 
@@ -116,11 +119,11 @@ impl Sources {
                 impls.extend(impl_op_types(&text));
             }
         }
-        let readme = std::fs::read_to_string("README.md").unwrap();
+        let book = std::fs::read_to_string(OP_LIST).unwrap();
         let module = std::fs::read_to_string("src/ops/mod.rs").unwrap();
         Sources {
             impls,
-            readme_ops: readme_ops(&readme),
+            book_ops: book_ops(&book),
             module_table: module_table(&module),
         }
     }
@@ -135,12 +138,10 @@ fn impl_op_types(text: &str) -> BTreeSet<String> {
 }
 
 /// The backticked names in the first column of the table between `<!-- ops` and `<!-- /ops -->`.
-fn readme_ops(readme: &str) -> BTreeSet<String> {
-    let start = readme.find("<!-- ops").expect("the README's op list");
-    let end = readme
-        .find("<!-- /ops -->")
-        .expect("the end of the op list");
-    (readme[start..end].lines())
+fn book_ops(book: &str) -> BTreeSet<String> {
+    let start = book.find("<!-- ops").expect("the book's op list");
+    let end = book.find("<!-- /ops -->").expect("the end of the op list");
+    (book[start..end].lines())
         .filter(|line| line.starts_with("| `"))
         .flat_map(|line| backticked(line.split('|').nth(1).unwrap()))
         .collect()
@@ -188,13 +189,13 @@ fn disagreements(sources: &Sources, rows: &[(&str, &str, &str, Kind)]) -> Vec<St
         .filter(|row| row.3 == Kind::Op)
         .map(|row| row.0.to_string())
         .collect();
-    for extra in sources.readme_ops.difference(&listed) {
+    for extra in sources.book_ops.difference(&listed) {
         found.push(format!(
-            "the README lists {extra}, which is no row of kind Op"
+            "the book's op list has {extra}, which is no row of kind Op"
         ));
     }
-    for missing in listed.difference(&sources.readme_ops) {
-        found.push(format!("the README's op list lacks {missing}"));
+    for missing in listed.difference(&sources.book_ops) {
+        found.push(format!("the book's op list lacks {missing}"));
     }
     let placed: BTreeSet<(String, String)> = (rows.iter())
         .map(|row| (row.2.to_string(), row.0.to_string()))
@@ -243,15 +244,15 @@ fn the_registry_check_fails_for_an_op_without_a_row_or_a_list_that_drifted() {
         disagreements(&sources, &rows()),
         ["impl Op for Cosh has no row in the op table"]
     );
-    // A README that lists an op the table does not have, and forgot one it has.
+    // A book that lists an op the table does not have, and forgot one it has.
     let mut sources = Sources::read();
-    sources.readme_ops.insert("cosh".into());
-    sources.readme_ops.remove("tanh");
+    sources.book_ops.insert("cosh".into());
+    sources.book_ops.remove("tanh");
     assert_eq!(
         disagreements(&sources, &rows()),
         [
-            "the README lists cosh, which is no row of kind Op",
-            "the README's op list lacks tanh"
+            "the book's op list has cosh, which is no row of kind Op",
+            "the book's op list lacks tanh"
         ]
     );
     // A row whose op the ops module's table puts in another file.

@@ -2,8 +2,8 @@
 //! is checked for its forward values in every mode, NaN propagation, first derivatives against
 //! finite differences (`gradcheck`), second derivatives (`gradgradcheck`) and random graphs built
 //! from rows, and a registry test fails when an `impl Op` in `src/` has no row, or when the
-//! README's op list or this module's table of files disagrees with the rows. Adding a built-in
-//! op is its code in a family file plus one row here.
+//! book's op list (`docs/book/09-writing-an-op.md`) or this module's table of files disagrees
+//! with the rows. Adding a built-in op is its code in a family file plus one row here.
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
@@ -14,7 +14,7 @@ use crate::{Tensor, Var};
 /// Where an op's rule is used from, which decides where the op is listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// An op users apply (`x.tanh()`): listed in the README.
+    /// An op users apply (`x.tanh()`): listed in the book's chapter 9.
     Op,
     /// A fused kernel of another op's rule (`tanh_backward` in `tanh`'s): an op with its own
     /// rule, so that second derivatives go through it.
@@ -74,7 +74,7 @@ pub type Input = (&'static [usize], Domain);
 
 /// One built-in op.
 pub struct OpRow {
-    /// The op's name, as [`Op::name`] gives it and the README lists it.
+    /// The op's name, as [`Op::name`] gives it and the book lists it.
     pub name: &'static str,
     /// The type that implements [`Op`].
     pub type_name: &'static str,

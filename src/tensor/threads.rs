@@ -36,8 +36,8 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 /// [`MAX_THREADS_PER_CORE`] threads a core are clamped to that: beyond it threads only wait on
 /// each other (2,000 made a `tanh` thousands of times slower), and `usize::MAX` would never start.
 ///
-/// The results are the same, bit for bit, whatever the number of threads (see the README's
-/// Performance section). The default is 1. The calling thread computes a share of each split
+/// The results are the same, bit for bit, whatever the number of threads (see the book's
+/// chapter 11, `docs/book/11-performance.md`). The default is 1. The calling thread computes a share of each split
 /// op; the other threads are kept in a pool of tapegrad's own, apart from rayon's global one.
 /// PyTorch: `torch.set_num_threads`.
 ///

@@ -5,7 +5,7 @@
 //! turned into selects: `x = 2ᵏ·(1 + f)` with `√2/2 ≤ 1 + f < √2`, `s = f/(2 + f)`, and
 //! `ln(1 + f) = 2s + s·R(s²)` with `R` a minimax polynomial (error below 2⁻⁵⁸·⁴⁵).
 //! fdlibm's analysis bounds the error below 1 ulp; `tests/accuracy.rs` measures 0.85 over 10⁷
-//! inputs (README).
+//! inputs (`docs/book/11-performance.md`).
 
 /// `ln 2 = LN2_HI + LN2_LO`, `LN2_HI` with its low 32 bits zero so that `k·LN2_HI` is exact
 /// for every exponent `k`. All constants are fdlibm's, given as the bit patterns it lists.

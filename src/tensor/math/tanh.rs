@@ -8,7 +8,7 @@
 //!   `2/(e²ˣ+1)` approaches 1, and its rounding errors become most of the result.
 //!
 //! Error: at most 1.06 ulp over 10⁷ inputs, just above the hand-over (`tests/accuracy.rs`,
-//! README); the polynomial alone, 0.64 ulp on the 4,000 points `tools/fit_tanh.py` checks.
+//! `docs/book/11-performance.md`); the polynomial alone, 0.64 ulp on the 4,000 points `tools/fit_tanh.py` checks.
 
 use super::exp::exp;
 
