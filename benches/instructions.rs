@@ -11,7 +11,8 @@
 //! Workloads: `moons-tape`, `moons-tape-fresh`, `moons-tape-copied`, `moons-hand`, `mlp-tape`, `mlp-tape-copied`, `mlp-hand`, and issue 21's `jacobian`, `jacfwd`, `jacrev`, `jacrev-one-at-a-time`, `hessian`, `hessian-forward`, `hessian-one-at-a-time` (one Jacobian or Hessian a step). `cargo bench` itself runs each
 //! for a few steps, so that the binary is known to work.
 //!
-//! Two more uses, for `benches/anchors/run.sh`: `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,
+//! More uses, for `benches/anchors/run.sh`: `BIN isa` prints the vector path tapegrad's kernels
+//! take here (`tapegrad::vector_isa`, capped by `TAPEGRAD_ISA`); `BIN WORKLOAD STEPS WARMUP` runs WARMUP steps,
 //! then times STEPS and prints `WORKLOAD-step-us X cpu-us Y`, the wall time per step and the
 //! thread's time on a CPU per step, in microseconds; and
 //! `BIN export-mlp DIR STEPS` writes the MLP workload's data, initial weights and first losses
@@ -92,6 +93,10 @@ fn main() {
         .filter(|arg| !arg.starts_with("--"))
         .collect();
     let outcome = match args.as_slice() {
+        [command] if command == "isa" => {
+            println!("{}", tapegrad::vector_isa());
+            Ok(())
+        }
         [command, dir, steps] if command == "export-mlp" => steps
             .parse()
             .map_err(|_| format!("'{steps}' is not a number of steps"))

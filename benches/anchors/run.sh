@@ -17,6 +17,11 @@
 # jit(jacrev), and the tutorial's 17x17 Hessian by `hessian` against jit(jax.hessian)
 # (`jax_jacobians.py`). ROWS=jacobians runs those rows alone (no PyTorch needed).
 #
+# Every table is headed by the machine: its CPU model and the vector path tapegrad's kernels take
+# (AVX-512, AVX2 or scalar). `TAPEGRAD_ISA=avx2` in the environment measures the moons pass's AVX2
+# path on an AVX-512 machine (its products are tapegrad's own kernels); matrixmultiply's GEMM,
+# which the MLP step's products take, chooses its kernel by the CPU alone.
+#
 # Not run by CI (it needs Python and a quiet machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +37,8 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 rows=${ROWS:-all}
 calls=2000
 bin=$(cargo bench --features threads --bench instructions --no-run 2>&1 | sed -n 's/.*Executable .* (\(.*\))/\1/p')
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+machine="${cpu:-unknown CPU}, $(nproc) cores, tapegrad's kernels on $("$bin" isa)${TAPEGRAD_ISA:+ (TAPEGRAD_ISA=$TAPEGRAD_ISA)}"
 summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { "$python" -c "print('%.2f' % ($1 / $2))"; }
@@ -46,7 +53,7 @@ if [[ $rows == all || $rows == jacobians ]]; then
       jax_j[$name]+="$value "
     done < <(taskset -c "$core" "$python" benches/anchors/jax_jacobians.py "$calls" 1 2>/dev/null)
   done
-  echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD)"
+  echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD); $machine"
   echo "Jacobian of tanh(tanh(x Wa) Wb), x [1, 100] ($calls calls a round):"
   for w in jacobian jacfwd jacrev; do
     # shellcheck disable=SC2086
@@ -102,7 +109,7 @@ for _ in $(seq "$rounds"); do
   tape1+=("$(taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
   tape2+=("$(TAPEGRAD_THREADS=2 taskset -c 0,1 "$bin" moons-tape "$passes" 1000 | awk '{print $2}')")
 done
-echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD)"
+echo "$rounds interleaved rounds on core $core, $(date -u +%F), $(git rev-parse --short HEAD); $machine"
 echo "moons pass ($passes passes a round):"
 echo "  tapegrad (reused tape): $(summary µs "${tape[@]}")"
 echo "  JAX $("$python" -c 'import jax; print(jax.__version__)') jit(fori_loop): $(summary µs "${jax[@]}")"

@@ -191,8 +191,9 @@ impl Op for CrossEntropy {
         let &[rows, classes] = logits.shape() else {
             unreachable!("checked above")
         };
-        let mut probabilities = Tensor::zeros(logits.shape());
-        let mut scratch = Tensor::zeros(&[2, rows]); // from the pool of small buffers, not malloc
+        // Recycled buffers, from the pool of small ones, which softmax_lanes writes whole.
+        let mut probabilities = Tensor::for_overwrite(logits.shape());
+        let mut scratch = Tensor::for_overwrite(&[2, rows]);
         let (maxes, totals) = scratch.data_mut().split_at_mut(rows);
         // The same probabilities as `Tensor::softmax`, bit for bit, and with them, row by row,
         // log Σ exp(z) = max + ln Σ exp(z − max); the logarithms vectorised over all rows at once.

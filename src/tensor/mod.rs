@@ -175,6 +175,13 @@ impl Tensor {
         Tensor { data, shape }
     }
 
+    /// A tensor of `shape` (of a size already checked) in a recycled buffer whose values are left
+    /// from its last use: for an output whose every element is written before it is read.
+    pub(crate) fn for_overwrite(shape: &[usize]) -> Tensor {
+        let len = shape.iter().product();
+        Tensor::from_parts(pool::overwritable(len), shape.into())
+    }
+
     /// A tensor of `shape` filled with `value`. PyTorch: `torch.full`.
     ///
     /// Panics, naming the shape and the caller's line, if its element count overflows.
