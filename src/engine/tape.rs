@@ -51,7 +51,8 @@ pub(crate) enum NodeKind {
 /// One entry of the tape.
 pub(crate) struct Node {
     pub(crate) kind: NodeKind,
-    pub(crate) inputs: SmallVec<[NodeId; 2]>,
+    /// Inline up to three: `affine`'s `x`, `W` and `b`.
+    pub(crate) inputs: SmallVec<[NodeId; 3]>,
     pub(crate) value: Tensor,
     /// Whether some variable reaches this node, so that backward must pass through it.
     pub(crate) needs_grad: bool,
@@ -385,7 +386,7 @@ impl Tape {
     fn push(
         &self,
         kind: NodeKind,
-        inputs: SmallVec<[NodeId; 2]>,
+        inputs: SmallVec<[NodeId; 3]>,
         value: Tensor,
         needs_grad: bool,
     ) -> Var<'_> {
