@@ -53,19 +53,22 @@ fn child() {
     }
 }
 
-/// The paths this CPU has, by `TAPEGRAD_ISA`'s names and [`tapegrad::vector_isa`]'s.
+/// The paths this CPU has, by `TAPEGRAD_ISA`'s names and [`tapegrad::vector_isa`]'s: pulp's
+/// tests, which tapegrad's choice makes (AVX2 with FMA and more; AVX-512 F, BW, CD, DQ and VL).
 fn paths() -> Vec<(&'static str, &'static str)> {
-    let mut paths = vec![("scalar", "scalar")];
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let mut paths = vec![("scalar", "scalar")];
+        if pulp::x86::V3::try_new().is_some() {
             paths.push(("avx2", "AVX2"));
         }
-        if is_x86_feature_detected!("avx512f") {
+        if pulp::x86::V4::try_new().is_some() {
             paths.push(("avx512", "AVX-512"));
         }
+        paths
     }
-    paths
+    #[cfg(not(target_arch = "x86_64"))]
+    vec![("scalar", "scalar"), ("", "vector")] // NEON on aarch64
 }
 
 #[test]
@@ -90,7 +93,9 @@ fn every_path_gives_the_same_bits() {
         results.push((name, digest.to_owned()));
     }
     println!("{results:?}");
-    assert!(results.len() >= 2, "only {results:?}");
+    if results.len() < 2 {
+        return println!("only one path on this CPU: nothing to compare");
+    }
     let (first, reference) = &results[0];
     for (name, digest) in &results[1..] {
         assert_eq!(digest, reference, "{name} differs from {first}");

@@ -36,7 +36,8 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 rows=${ROWS:-all}
 calls=2000
-bin=$(cargo bench --features threads --bench instructions --no-run 2>&1 | sed -n 's/.*Executable .* (\(.*\))/\1/p')
+build=$(cargo bench --features threads --bench instructions --no-run 2>&1) || { echo "$build"; exit 1; }
+bin=$(sed -n 's/.*Executable .* (\(.*\))/\1/p' <<<"$build")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 machine="${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN) cores, tapegrad's kernels on $("$bin" isa)${TAPEGRAD_ISA:+ (TAPEGRAD_ISA=$TAPEGRAD_ISA)}"
 summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }

@@ -103,13 +103,15 @@ fn picture(
         root.present()?;
     }
     files::atomically(path, |partial| {
-        let file = std::io::BufWriter::new(std::fs::File::create(partial)?);
-        let mut encoder = png::Encoder::new(file, width, height);
+        let mut file = std::io::BufWriter::new(std::fs::File::create(partial)?);
+        let mut encoder = png::Encoder::new(&mut file, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&pixels)?;
         writer.finish()?;
+        // A failed last write (a full disk) must fail here, before the rename, not in a drop.
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         Ok(())
     })
 }

@@ -240,11 +240,11 @@ impl GradCheck {
     where
         F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
     {
-        self.check_function(inputs, &f)
+        self.check_of(inputs, &f)
     }
 
     /// [`check`](GradCheck::check) compiled once, not once per closure.
-    fn check_function(
+    fn check_of(
         &self,
         inputs: &[Tensor],
         f: &Function<'_>,

@@ -3,6 +3,7 @@
 //! All three shift by the lane maximum before `exp`, so logits of ±1000 stay finite. (The
 //! tutorial's `exp(z) / Σ exp(z)` overflows to `inf / inf = NaN` there.)
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::{BackwardArgs, InputGrads, Op};
@@ -99,13 +100,44 @@ pub enum Reduction {
     Mean,
 }
 
+/// One class label per row, and the largest of them, shared between the ops of a pass.
+#[derive(Clone)]
+struct Labels {
+    values: Arc<[usize]>,
+    /// The largest label (0 for none): one comparison checks them all against the classes.
+    largest: usize,
+}
+
+impl Labels {
+    /// `labels`, in the list this thread made last if it holds the same labels: a training loop
+    /// passes the same labels every pass, and a fresh copy of a few hundred of them is a large
+    /// allocation, which glibc serves after tidying its bins (docs/performance-log.md).
+    fn shared(labels: &[usize]) -> Labels {
+        thread_local! {
+            static LAST: RefCell<Option<Labels>> = const { RefCell::new(None) };
+        }
+        let fresh = || Labels {
+            values: labels.into(),
+            largest: labels.iter().copied().max().unwrap_or(0),
+        };
+        LAST.try_with(|last| {
+            let mut last = last.borrow_mut();
+            match &*last {
+                Some(kept) if *kept.values == *labels => kept.clone(),
+                _ => last.insert(fresh()).clone(),
+            }
+        })
+        .unwrap_or_else(|_| fresh()) // the thread is exiting
+    }
+}
+
 /// Softmax cross-entropy of logits `[batch, classes]` against one class label per row, fused:
 /// `Σ_rows (logsumexp(z) − z[label])`, summed or averaged. PyTorch: `torch.nn.functional.cross_entropy`.
 ///
 /// Its rule is the classic `softmax(z) − onehot(label)` (scaled by the reduction), from the
 /// probabilities its forward kept, through the fused [`CrossEntropyBackward`].
 pub struct CrossEntropy {
-    labels: Arc<[usize]>,
+    labels: Labels,
     reduction: Reduction,
     /// `softmax(z)`, kept by the forward pass for the rule.
     probabilities: Option<Arc<Tensor>>,
@@ -115,7 +147,7 @@ impl CrossEntropy {
     /// The op for these labels (one per row, each below the number of classes).
     pub fn new(labels: &[usize], reduction: Reduction) -> CrossEntropy {
         CrossEntropy {
-            labels: labels.into(),
+            labels: Labels::shared(labels),
             reduction,
             probabilities: None,
         }
@@ -132,7 +164,7 @@ impl CrossEntropy {
     fn row_weight(&self) -> f64 {
         match self.reduction {
             Reduction::Sum => 1.0,
-            Reduction::Mean => 1.0 / self.labels.len() as f64,
+            Reduction::Mean => 1.0 / self.labels.values.len() as f64,
         }
     }
 
@@ -157,21 +189,20 @@ impl CrossEntropy {
                 ),
             );
         }
-        if self.labels.len() != rows {
+        if self.labels.values.len() != rows {
             shape_panic(
                 op,
                 format_args!(
                     "{} labels for logits {:?}: need one label per row",
-                    self.labels.len(),
+                    self.labels.values.len(),
                     logits.shape()
                 ),
             );
         }
-        if let Some((row, label)) = self
-            .labels
-            .iter()
-            .enumerate()
-            .find(|&(_, &label)| label >= classes)
+        if self.labels.largest >= classes
+            && let Some((row, label)) = (self.labels.values.iter())
+                .enumerate()
+                .find(|&(_, &label)| label >= classes)
         {
             shape_panic(
                 op,
@@ -205,7 +236,10 @@ impl Op for CrossEntropy {
             totals,
         );
         ln_in_place(totals);
-        let rows = logits.data().chunks_exact(classes).zip(self.labels.iter());
+        let rows = logits
+            .data()
+            .chunks_exact(classes)
+            .zip(self.labels.values.iter());
         let total: f64 = (rows.zip(maxes.iter().zip(totals.iter())))
             .map(|((z, &label), (max, ln_total))| max + ln_total - z[label])
             .sum();
@@ -232,7 +266,7 @@ impl Op for CrossEntropy {
 /// its own rule for second derivatives. PyTorch: the backward of `cross_entropy`.
 #[derive(Clone)]
 pub struct CrossEntropyBackward {
-    labels: Arc<[usize]>,
+    labels: Labels,
     row_weight: f64,
     /// Whether the labels were checked against the probabilities' shape already (by the
     /// cross-entropy whose rule this is), or are still to be checked.
@@ -262,7 +296,7 @@ impl CrossEntropyBackward {
 impl CrossEntropy {
     fn rule(&self) -> CrossEntropyBackward {
         CrossEntropyBackward {
-            labels: Arc::clone(&self.labels),
+            labels: self.labels.clone(),
             row_weight: self.row_weight(),
             checked: true,
         }
@@ -280,7 +314,7 @@ impl Op for CrossEntropyBackward {
         let (probabilities, g) = (inputs[0], inputs[1]);
         if !self.checked {
             let probe = CrossEntropy {
-                labels: Arc::clone(&self.labels),
+                labels: self.labels.clone(),
                 reduction: Reduction::Sum,
                 probabilities: None,
             };
@@ -294,7 +328,7 @@ impl Op for CrossEntropyBackward {
         }
         let classes = probabilities.shape()[1];
         let mut grad = probabilities.clone();
-        for (row, &label) in self.labels.iter().enumerate() {
+        for (row, &label) in self.labels.values.iter().enumerate() {
             grad.data_mut()[row * classes + label] -= 1.0;
         }
         grad *= g.item() * self.row_weight;

@@ -8,8 +8,9 @@
 //! on a 200×2 · 2×3 product that setup is most of the work (docs/performance-log.md). Here one
 //! output row is a fixed-size array of sums, a vector register or two.
 //!
-//! Each output element is `fma(a_k, b_k, … fma(a_1, b_1, a_0 · b_0))`, the order of
-//! matrixmultiply's FMA kernel on these sizes, so the same bits come out either way.
+//! Each output element is `fma(a_k, b_k, … fma(a_1, b_1, a_0 · b_0))` over each block of 256 of
+//! the inner dimension, the blocks then added in order: the order of matrixmultiply's FMA kernels
+//! (AVX2 and AVX-512), so the same bits come out either way on a CPU with FMA.
 
 use pulp::{Simd, WithSimd};
 
@@ -43,6 +44,10 @@ pub(super) const LANES: usize = 8;
 /// Longest inner dimension handled here (`A · B` with `A` m × k): `B` is copied into a
 /// `K_MAX × LANES` block on the stack.
 const K_MAX: usize = 16;
+
+/// matrixmultiply's block of the inner dimension for `f64` (its `D_KC`): a product's sums run
+/// in blocks of this many terms, each from zero, then added.
+const INNER_BLOCK: usize = 256;
 
 /// A row-major matrix by its elements and its row and column counts.
 #[derive(Clone, Copy)]
@@ -199,11 +204,24 @@ fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProduct
     let SumOfOuterProducts { a, b, m, .. } = *job;
     let m = if M == 0 { m } else { M };
     let mut sums = [[0.0; N]; LANES];
-    for (a_row, b_row) in a.data.chunks_exact(m).zip(b.data.chunks_exact(N)) {
-        let b_row: &[f64; N] = b_row.try_into().expect("rows of N");
-        for (&a_ip, sum) in a_row.iter().zip(&mut sums) {
-            for (s, &b_ij) in sum.iter_mut().zip(b_row) {
-                *s = a_ip.mul_add(b_ij, *s);
+    // The rows in matrixmultiply's blocks of the inner dimension: each block's chain from zero,
+    // then added to the blocks before it.
+    let a_blocks = a.data.chunks(m * INNER_BLOCK);
+    for (index, (a_block, b_block)) in a_blocks.zip(b.data.chunks(N * INNER_BLOCK)).enumerate() {
+        let mut block = [[0.0; N]; LANES];
+        for (a_row, b_row) in a_block.chunks_exact(m).zip(b_block.chunks_exact(N)) {
+            let b_row: &[f64; N] = b_row.try_into().expect("rows of N");
+            for (&a_ip, sum) in a_row.iter().zip(&mut block) {
+                for (s, &b_ij) in sum.iter_mut().zip(b_row) {
+                    *s = a_ip.mul_add(b_ij, *s);
+                }
+            }
+        }
+        if index == 0 {
+            sums = block; // not `0 + block`, which would turn a −0 into +0
+        } else {
+            for (sum, block) in sums.iter_mut().zip(&block).take(m) {
+                sum.iter_mut().zip(block).for_each(|(s, b)| *s += b);
             }
         }
     }
@@ -278,6 +296,7 @@ mod tests {
             (7, 16, 8),
             (33, 5, 1),
             (3, 200, 2),
+            (3, 600, 2), // the inner dimension in three of matrixmultiply's blocks
         ] {
             for (transpose_a, transpose_b) in [(false, false), (false, true), (true, false)] {
                 let a_shape = if transpose_a { [k, m] } else { [m, k] };

@@ -20,10 +20,13 @@ const PARALLEL_PRODUCT: usize = 1 << 19;
 const MIN_BLOCK_ROWS: usize = 64;
 
 impl Tensor {
-    /// The matrix product `self · other` of two 2-D tensors.
+    /// The matrix product `self · other` of two 2-D tensors; or, with a leading batch axis on one
+    /// operand or both (`[B, m, k]`), the product of each matrix of the batch (PyTorch:
+    /// `torch.matmul`, which broadcasts the batch the same way).
     ///
-    /// Panics, naming both shapes and the caller's line, if either is not 2-D or the inner
-    /// dimensions differ: `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at …`.
+    /// Panics, naming both shapes and the caller's line, if either is neither 2-D nor 3-D, the
+    /// batches differ, or the inner dimensions differ:
+    /// `matmul: [200, 2] x [3, 2]: inner dimensions differ (2 vs 3) at …`.
     ///
     /// ```
     /// use tapegrad::Tensor;
@@ -91,14 +94,14 @@ impl Tensor {
         other: &Tensor,
         transpose_other: bool,
     ) -> Tensor {
-        if (self.rank() == 3 && other.rank() >= 2) || (self.rank() == 2 && other.rank() == 3) {
+        if matches!((self.rank(), other.rank()), (3, 2 | 3) | (2, 3)) {
             return self.gemm_batched(op, transpose_self, other, transpose_other);
         }
         if self.rank() != 2 || other.rank() != 2 {
             shape_panic(
                 op,
                 format_args!(
-                    "{:?} x {:?}: both operands must be 2-D",
+                    "{:?} x {:?}: both operands must be 2-D (or 3-D, a batch of matrices)",
                     self.shape(),
                     other.shape()
                 ),
@@ -139,12 +142,30 @@ impl Tensor {
         other: &Tensor,
         transpose_other: bool,
     ) -> Tensor {
+        let dims = |t: &Tensor, transpose: bool| {
+            let (rows, cols) = (t.shape[t.rank() - 2], t.shape[t.rank() - 1]);
+            if transpose {
+                (cols, rows)
+            } else {
+                (rows, cols)
+            }
+        };
+        let ((m, k), (k_other, n)) = (dims(self, transpose_self), dims(other, transpose_other));
+        if k != k_other {
+            shape_panic(
+                op,
+                format_args!(
+                    "{:?} x {:?}: inner dimensions differ ({k} vs {k_other})",
+                    self.shape(),
+                    other.shape()
+                ),
+            );
+        }
         if self.rank() == 3 && other.rank() == 2 && !transpose_self {
             // The batch's rows stacked: one product, no loop.
-            let (batch, m) = (self.shape[0], self.shape[1]);
-            let stacked = self.reshape(&[batch * m, self.shape[2]]);
+            let batch = self.shape[0];
+            let stacked = self.reshape(&[batch * m, k]);
             let product = stacked.gemm(op, false, other, transpose_other);
-            let n = product.shape[1];
             return product.reshape(&[batch, m, n]);
         }
         let batch_of = |t: &Tensor| (t.rank() == 3).then(|| t.shape[0]);
@@ -175,11 +196,11 @@ impl Tensor {
             data.extend_from_slice(&product.data);
             matrix_shape = product.shape.clone();
         }
+        if batch == 0 {
+            matrix_shape = Shape::from_slice(&[m, n]); // no matrix to multiply
+        }
         let mut shape = Shape::from_slice(&[batch]);
         shape.extend_from_slice(&matrix_shape);
-        if batch == 0 {
-            shape.extend_from_slice(&[0, 0]);
-        }
         Tensor::from_parts(data, shape)
     }
 
@@ -311,5 +332,25 @@ mod tests {
     )]
     fn matmul_mismatch_message() {
         Tensor::zeros(&[200, 2]).matmul(&Tensor::zeros(&[3, 2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: [2, 3, 4] x [5, 2, 4, 6]: both operands must be 2-D")]
+    fn a_four_dimensional_operand_is_refused() {
+        Tensor::zeros(&[2, 3, 4]).matmul(&Tensor::zeros(&[5, 2, 4, 6]));
+    }
+
+    #[test]
+    fn an_empty_batch_keeps_the_matrices_shape() {
+        let product = Tensor::zeros(&[0, 3, 4]).matmul(&Tensor::zeros(&[4, 5]));
+        assert_eq!(product.shape(), &[0, 3, 5]);
+        let product = Tensor::zeros(&[0, 3, 4]).matmul_t(&Tensor::zeros(&[0, 5, 4]));
+        assert_eq!(product.shape(), &[0, 3, 5]);
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: [0, 2, 3] x [4, 5]: inner dimensions differ (3 vs 4)")]
+    fn an_empty_batch_still_checks_the_inner_dimensions() {
+        Tensor::zeros(&[0, 2, 3]).matmul(&Tensor::zeros(&[4, 5]));
     }
 }

@@ -66,7 +66,8 @@ fn capped(best: Arch, asked: Option<&str>) -> Arch {
         },
         Some(other) => {
             eprintln!(
-                "tapegrad: TAPEGRAD_ISA={other:?} is not one of avx512, avx2, scalar; using {}",
+                "tapegrad: TAPEGRAD_ISA={other:?} is not a path of this build (avx512, avx2 and \
+                 scalar on x86-64; scalar elsewhere); using {}",
                 isa_name(best)
             );
             best
@@ -99,8 +100,10 @@ pub(crate) fn every_arch() -> Vec<Arch> {
 }
 
 /// The vector instruction set tapegrad's own kernels (`exp`, `tanh`, `ln`, the small matrix
-/// products) run on in this process: `"AVX-512"`, `"AVX2"` or `"scalar"` on x86-64. Every path
-/// gives the same bits. The best the CPU has unless the environment variable `TAPEGRAD_ISA`
+/// products) run on in this process: `"AVX-512"`, `"AVX2"` or `"scalar"` on x86-64 (`"vector"`
+/// for pulp's paths elsewhere, NEON on aarch64). Every path gives the same bits. The general
+/// GEMM (matrixmultiply's) chooses its own kernel by the CPU; its AVX2 and AVX-512 kernels
+/// give the same bits too, but on a CPU without FMA it rounds twice. The best the CPU has unless the environment variable `TAPEGRAD_ISA`
 /// (`avx512`, `avx2` or `scalar`) asked for less when the process first used a kernel.
 /// PyTorch: `torch.backends.cpu.get_cpu_capability()`.
 ///
