@@ -48,7 +48,9 @@ fn affine_inner_dimensions_differ() {
 }
 
 #[test]
-#[should_panic(expected = "matmul: [3] x [3, 2]: both operands must be 2-D at tests/errors.rs:")]
+#[should_panic(
+    expected = "matmul: [3] x [3, 2]: both operands must be 2-D (or 3-D, a batch of matrices) at tests/errors.rs:"
+)]
 fn matmul_needs_matrices() {
     let tape = Tape::new();
     let x = tape.var(Tensor::zeros(&[3]));
