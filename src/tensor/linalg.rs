@@ -107,19 +107,7 @@ impl Tensor {
                 ),
             );
         }
-        let a = matrix_view(self, transpose_self);
-        let b = matrix_view(other, transpose_other);
-        let ((m, k), (k_other, n)) = (a.dim(), b.dim());
-        if k != k_other {
-            shape_panic(
-                op,
-                format_args!(
-                    "{:?} x {:?}: inner dimensions differ ({k} vs {k_other})",
-                    self.shape(),
-                    other.shape()
-                ),
-            );
-        }
+        let (m, _, n) = self.product_dims(op, transpose_self, other, transpose_other);
         if let Some(data) =
             few_columns::product(self.into(), transpose_self, other.into(), transpose_other)
         {
@@ -128,20 +116,24 @@ impl Tensor {
         // With beta 0 the GEMM writes every element of `c` without reading it.
         let mut data = pool::overwritable(m * n);
         let c = ArrayViewMut2::from_shape((m, n), &mut data).expect("m * n elements");
+        let (a, b) = (
+            matrix_view(self, transpose_self),
+            matrix_view(other, transpose_other),
+        );
         product(a, b, c);
         Tensor::from_parts(data, Shape::from_slice(&[m, n]))
     }
 
-    /// [`gemm`](Tensor::gemm) with a leading batch axis on one operand or both (`[B, m, k]`): a
-    /// product per matrix of the batch, how a batched Jacobian's seeds go through a matmul's rule.
+    /// `(m, k, n)` of `op(self) · op(other)`, from the last two axes of each; panics, naming both
+    /// shapes and the caller's line, if the inner dimensions differ.
     #[track_caller]
-    fn gemm_batched(
+    fn product_dims(
         &self,
         op: &str,
         transpose_self: bool,
         other: &Tensor,
         transpose_other: bool,
-    ) -> Tensor {
+    ) -> (usize, usize, usize) {
         let dims = |t: &Tensor, transpose: bool| {
             let (rows, cols) = (t.shape[t.rank() - 2], t.shape[t.rank() - 1]);
             if transpose {
@@ -161,6 +153,20 @@ impl Tensor {
                 ),
             );
         }
+        (m, k, n)
+    }
+
+    /// [`gemm`](Tensor::gemm) with a leading batch axis on one operand or both (`[B, m, k]`): a
+    /// product per matrix of the batch, how a batched Jacobian's seeds go through a matmul's rule.
+    #[track_caller]
+    fn gemm_batched(
+        &self,
+        op: &str,
+        transpose_self: bool,
+        other: &Tensor,
+        transpose_other: bool,
+    ) -> Tensor {
+        let (m, k, n) = self.product_dims(op, transpose_self, other, transpose_other);
         if self.rank() == 3 && other.rank() == 2 && !transpose_self {
             // The batch's rows stacked: one product, no loop.
             let batch = self.shape[0];
