@@ -75,6 +75,7 @@ fn capped(best: Arch, asked: Option<&str>) -> Arch {
     }
 }
 
+/// The name [`vector_isa`] gives the path `arch`.
 fn isa_name(arch: Arch) -> &'static str {
     match arch {
         Arch::Scalar => "scalar",
@@ -101,11 +102,11 @@ pub(crate) fn every_arch() -> Vec<Arch> {
 
 /// The vector instruction set tapegrad's own kernels (`exp`, `tanh`, `ln`, the small matrix
 /// products) run on in this process: `"AVX-512"`, `"AVX2"` or `"scalar"` on x86-64 (`"vector"`
-/// for pulp's paths elsewhere, NEON on aarch64). Every path gives the same bits. The general
-/// GEMM (matrixmultiply's) chooses its own kernel by the CPU; its AVX2 and AVX-512 kernels
-/// give the same bits too, but on a CPU without FMA it rounds twice. The best the CPU has unless the environment variable `TAPEGRAD_ISA`
-/// (`avx512`, `avx2` or `scalar`) asked for less when the process first used a kernel.
-/// PyTorch: `torch.backends.cpu.get_cpu_capability()`.
+/// for pulp's paths elsewhere, NEON on aarch64). The best the CPU has, unless the environment
+/// variable `TAPEGRAD_ISA` (`avx512`, `avx2` or `scalar`) asked for less when the process first
+/// used a kernel. Every path gives the same bits. The general GEMM (matrixmultiply's) chooses
+/// its own kernel by the CPU: its AVX2 and AVX-512 kernels give the same bits too, but on a CPU
+/// without FMA it rounds twice. PyTorch: `torch.backends.cpu.get_cpu_capability()`.
 ///
 /// ```
 /// let isa = tapegrad::vector_isa();
