@@ -72,7 +72,7 @@ pub fn objective<'t>(
         return data_loss; // no need to square the weights for nothing
     }
     let [w1, _, w2, _] = params;
-    let penalty = reg / 2.0 * (w1.square().sum() + w2.square().sum());
+    let penalty = reg / 2.0 * (w1.sum_squares() + w2.sum_squares());
     match reduction {
         Reduction::Sum => data_loss + penalty,
         Reduction::Mean => data_loss + penalty / labels.len() as f64,

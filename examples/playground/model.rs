@@ -183,7 +183,7 @@ fn objective<'t>(
     if l2 == 0.0 {
         return data_loss; // no need to square the weights for nothing
     }
-    let squares = weights.iter().step_by(2).map(|w| w.square().sum());
+    let squares = weights.iter().step_by(2).map(|w| w.sum_squares());
     let penalty = l2 / 2.0 * squares.reduce(|a, b| a + b).expect("a weight matrix");
     match reduction {
         Reduction::Sum => data_loss + penalty,

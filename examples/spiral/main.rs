@@ -75,7 +75,7 @@ fn loss<'t>(model: &Mlp, params: &Bound<'t>, x: Var<'t>, labels: &[usize], reg: 
     let weights = model
         .layers
         .iter()
-        .map(|layer| params[layer.weight].square().sum());
+        .map(|layer| params[layer.weight].sum_squares());
     let squares = weights
         .reduce(|total, w| total + w)
         .expect("at least one layer");

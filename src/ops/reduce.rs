@@ -42,6 +42,42 @@ impl<'t> Var<'t> {
     }
 }
 
+/// `Σ x²` over all elements, a scalar: [`square`](Var::square) and [`sum`](Var::sum) in one node,
+/// as an L2 penalty takes them. PyTorch: `x.square().sum()`; JAX: `jnp.vdot(x, x)`.
+pub struct SumSquares;
+
+impl Op for SumSquares {
+    fn name(&self) -> &'static str {
+        "sum_squares"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].map(|x| x * x).sum() // the bits of `square` then `sum`
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        vec![Some(2.0 * args.inputs[0] * args.grad_output)]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `Σ x²`, a scalar: the same value and gradient, bit for bit, as `self.square().sum()`, in
+    /// one node instead of two (a weight's L2 penalty on the tape costs half as much).
+    ///
+    /// ```
+    /// # use tapegrad::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let w = tape.var(Tensor::from_slice(&[1.0, -2.0]));
+    /// assert_eq!(w.sum_squares().item(), 5.0);
+    /// assert_eq!(w.sum_squares().backward().wrt(w).data(), &[2.0, -4.0]);
+    /// ```
+    #[track_caller]
+    pub fn sum_squares(self) -> Var<'t> {
+        self.tape.apply(SumSquares, &[self])
+    }
+}
+
 /// The mean of all elements, a scalar. PyTorch: `torch.mean`.
 pub struct Mean;
 

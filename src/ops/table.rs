@@ -253,6 +253,8 @@ pub static OPS: &[OpRow] = &[
         |v| { v[0].t_matmul(v[1]) }
     ),
     row!(Sum, "sum", "reduce.rs", Op, [ANY], |v| v[0].sum()),
+    row!(SumSquares, "sum_squares", "reduce.rs", Op, [ANY], |v| v[0]
+        .sum_squares()),
     row!(Mean, "mean", "reduce.rs", Op, [ANY], |v| v[0].mean()),
     row!(SumAxis, "sum_axis", "reduce.rs", Op, [ANY], |v| v[0]
         .sum_axis(1, false)),
