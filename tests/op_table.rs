@@ -7,10 +7,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+#[path = "common/cube.rs"]
+mod cube;
+
+use cube::cube;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tapegrad::ops::table::{Kind, OPS, OpRow};
-use tapegrad::ops::{BackwardArgs, InputGrads, Op};
 use tapegrad::{GradCheck, Tape, Tensor, Var, function, gradcheck, gradgradcheck};
 
 /// The row's inputs drawn from their domains, the same for every call with the same `seed`.
@@ -265,26 +268,6 @@ fn the_registry_check_fails_for_an_op_without_a_row_or_a_list_that_drifted() {
             "the ops module's table lacks relu in unary.rs"
         ]
     );
-}
-
-/// `cube(x) = x³`, written by a user with its forward and one rule, `3x² g`, in `Var` ops.
-struct Cube;
-
-impl Op for Cube {
-    fn name(&self) -> &'static str {
-        "cube"
-    }
-    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(|x| x * x * x)
-    }
-    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        let x = args.inputs[0];
-        vec![Some(args.grad_output * x.square() * 3.0)]
-    }
-}
-
-fn cube(x: Var<'_>) -> Var<'_> {
-    x.tape().apply(Cube, &[x])
 }
 
 #[test]
