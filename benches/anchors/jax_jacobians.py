@@ -7,7 +7,6 @@ calls, in microseconds: `jax-jacfwd-us X`, `jax-jacrev-us X`, `jax-hessian-us X`
 Run through `benches/anchors/run.sh`, which pins it to one core beside tapegrad's runner.
 """
 
-import os
 import sys
 import time
 
@@ -16,9 +15,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-jax.config.update("jax_enable_x64", True)
+from tutorial_jax import objective, params  # the tutorial's data and weights; f64 on
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CALLS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 
@@ -32,23 +30,6 @@ def layers(x):
     return jnp.tanh(jnp.tanh(x @ Wa) @ Wb)
 
 
-# The tutorial's data and initial weights, as jax_moons.py draws them.
-data = np.loadtxt(os.path.join(HERE, "..", "..", "tests", "fixtures", "moons_seed0.csv"),
-                  delimiter=",", skiprows=1)
-X = jnp.asarray(data[:, :2])
-y = jnp.asarray(data[:, 2].astype(np.int64))
-np.random.seed(0)
-W1 = np.random.randn(2, 3) / np.sqrt(2)
-W2 = np.random.randn(3, 2) / np.sqrt(3)
-params = (jnp.asarray(W1), jnp.zeros((1, 3)), jnp.asarray(W2), jnp.zeros((1, 2)))
-
-
-def objective(params):
-    w1, b1, w2, b2 = params
-    logits = jnp.tanh(X @ w1 + b1) @ w2 + b2
-    log_probs = jax.nn.log_softmax(logits, axis=1)
-    data_loss = -jnp.sum(jnp.take_along_axis(log_probs, y[:, None], axis=1))
-    return data_loss + 0.01 / 2 * (jnp.sum(w1 * w1) + jnp.sum(w2 * w2))
 
 
 def timed(name, fn, arg):
