@@ -67,15 +67,18 @@ impl<'a> From<&'a super::Tensor> for Matrix<'a> {
     }
 }
 
-/// `op(a) · op(b)`, where `op` transposes when asked, if the product is one this module handles;
-/// `None` sends it to the general GEMM.
+/// `op(a) · op(b)`, where `op` transposes when asked, plus `bias` (one row of the output's
+/// width) added to every row if given, if the product is one this module handles; `None` sends
+/// it to the general GEMM. The bias is added to each row's finished sums, so the bits are those
+/// of the product and then the add.
 pub(super) fn product(
     a: Matrix,
     transpose_a: bool,
     b: Matrix,
     transpose_b: bool,
+    bias: Option<&[f64]>,
 ) -> Option<Vec<f64>> {
-    product_on(arch(), a, transpose_a, b, transpose_b)
+    product_on(arch(), a, transpose_a, b, transpose_b, bias)
 }
 
 /// [`product`] on the instruction set `arch` (on pulp's scalar path each fused multiply-add is
@@ -86,6 +89,7 @@ fn product_on(
     transpose_a: bool,
     b: Matrix,
     transpose_b: bool,
+    bias: Option<&[f64]>,
 ) -> Option<Vec<f64>> {
     let (m, k) = if transpose_a {
         (a.cols, a.rows)
@@ -93,7 +97,7 @@ fn product_on(
         (a.rows, a.cols)
     };
     let n = if transpose_b { b.rows } else { b.cols };
-    if m == 0 || n == 0 || k == 0 || n > LANES {
+    if m == 0 || n == 0 || k == 0 || n > LANES || bias.is_some_and(|bias| bias.len() != n) {
         return None;
     }
     if !transpose_a && k <= K_MAX {
@@ -101,11 +105,12 @@ fn product_on(
             a,
             b,
             transpose_b,
+            bias,
             m,
             k,
             n,
         }))
-    } else if transpose_a && !transpose_b && m <= LANES {
+    } else if transpose_a && !transpose_b && m <= LANES && bias.is_none() {
         Some(arch.dispatch(SumOfOuterProducts { a, b, m, n }))
     } else {
         None
@@ -113,11 +118,13 @@ fn product_on(
 }
 
 /// `A · op(B)` for `A` m × k with k ≤ 16 and n ≤ 8 output columns: each output row is
-/// `Σ_p A[i, p] · B[p, :]`, accumulated in registers.
+/// `Σ_p A[i, p] · B[p, :]`, accumulated in registers, then `+ bias` if there is one (a layer's
+/// affine map in one pass over the output).
 struct RowsTimesNarrow<'a> {
     a: Matrix<'a>,
     b: Matrix<'a>,
     transpose_b: bool,
+    bias: Option<&'a [f64]>,
     m: usize,
     k: usize,
     n: usize,
@@ -147,6 +154,7 @@ fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> V
         a,
         b,
         transpose_b,
+        bias,
         m,
         k,
         ..
@@ -162,6 +170,7 @@ fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> V
             };
         }
     }
+    let bias: Option<[f64; N]> = bias.map(|bias| bias.try_into().expect("a bias of N"));
     let mut out = super::pool::overwritable(m * N);
     for (a_row, out_row) in a.data.chunks_exact(k).zip(out.chunks_exact_mut(N)) {
         let mut sum = [0.0; N];
@@ -169,6 +178,9 @@ fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> V
             for (s, &b_pj) in sum.iter_mut().zip(b_row) {
                 *s = a_ip.mul_add(b_pj, *s);
             }
+        }
+        if let Some(bias) = &bias {
+            sum.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
         }
         out_row.copy_from_slice(&sum);
     }
@@ -303,7 +315,8 @@ mod tests {
                 let b_shape = if transpose_b { [n, k] } else { [k, n] };
                 let a = Tensor::randn(&a_shape, &mut rng);
                 let b = Tensor::randn(&b_shape, &mut rng);
-                let Some(narrow) = product((&a).into(), transpose_a, (&b).into(), transpose_b)
+                let Some(narrow) =
+                    product((&a).into(), transpose_a, (&b).into(), transpose_b, None)
                 else {
                     continue; // a size or form this module leaves to the GEMM
                 };
@@ -312,10 +325,18 @@ mod tests {
                 if has_fma() {
                     assert_eq!(narrow, gemm(&a, transpose_a, &b, transpose_b), "{form}");
                 }
+                // A bias added in the product's pass: the bits of the product, then the add.
+                let bias = Tensor::randn(&[n], &mut rng);
+                let plus_bias: Vec<f64> = (narrow.chunks_exact(n))
+                    .flat_map(|row| row.iter().zip(bias.data()).map(|(x, b)| x + b))
+                    .collect();
                 for arch in crate::tensor::math::every_arch() {
-                    let on_arch =
-                        product_on(arch, (&a).into(), transpose_a, (&b).into(), transpose_b);
+                    let (a, b) = ((&a).into(), (&b).into());
+                    let on_arch = product_on(arch, a, transpose_a, b, transpose_b, None);
                     assert_eq!(on_arch.as_ref(), Some(&narrow), "{form} on {arch:?}");
+                    let fused = product_on(arch, a, transpose_a, b, transpose_b, Some(bias.data()));
+                    let expected = (!transpose_a).then_some(&plus_bias); // Aᵀ·B takes none
+                    assert_eq!(fused.as_ref(), expected, "{form} + bias on {arch:?}");
                 }
                 checked += 1;
             }

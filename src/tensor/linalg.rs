@@ -54,6 +54,16 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn affine(&self, w: &Tensor, b: &Tensor) -> Tensor {
+        if self.rank() == 2 && w.rank() == 2 {
+            let (m, _, n) = self.product_dims("affine", false, w, false);
+            // A bias of one row is added as each row of a narrow product is made: one pass.
+            let one_row = matches!(b.shape(), &[len] | &[1, len] if len == n);
+            let fused = one_row
+                .then(|| few_columns::product(self.into(), false, w.into(), false, Some(b.data())));
+            if let Some(Some(data)) = fused {
+                return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
+            }
+        }
         let mut product = self.gemm("affine", false, w, false);
         product.add_assign_named("affine", b);
         product
@@ -108,9 +118,13 @@ impl Tensor {
             );
         }
         let (m, _, n) = self.product_dims(op, transpose_self, other, transpose_other);
-        if let Some(data) =
-            few_columns::product(self.into(), transpose_self, other.into(), transpose_other)
-        {
+        if let Some(data) = few_columns::product(
+            self.into(),
+            transpose_self,
+            other.into(),
+            transpose_other,
+            None,
+        ) {
             return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
         }
         // With beta 0 the GEMM writes every element of `c` without reading it.
