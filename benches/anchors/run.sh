@@ -19,7 +19,8 @@
 #
 # Every table is headed by the machine: its CPU model and the vector path tapegrad's kernels take
 # (AVX-512, AVX2 or scalar). `TAPEGRAD_ISA=avx2` in the environment measures the moons pass's AVX2
-# path on an AVX-512 machine (its products are tapegrad's own kernels); matrixmultiply's GEMM,
+# path on an AVX-512 machine (its products are tapegrad's own kernels) against JAX held to AVX2
+# too (XLA's `--xla_cpu_max_isa=AVX2`), as an AVX2-only machine runs both; matrixmultiply's GEMM,
 # which the MLP step's products take, chooses its kernel by the CPU alone.
 #
 # Not run by CI (it needs Python and a quiet machine).
@@ -32,6 +33,12 @@ passes=40000
 steps=100
 warmup=10
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# JAX on the vector path tapegrad is held to, when it is held to AVX2.
+jax_isa=""
+if [[ ${TAPEGRAD_ISA:-} == avx2 ]]; then
+  XLA_FLAGS+=" --xla_cpu_max_isa=AVX2"
+  jax_isa=", JAX with --xla_cpu_max_isa=AVX2"
+fi
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 rows=${ROWS:-all}
@@ -39,7 +46,7 @@ calls=2000
 build=$(cargo bench --features threads --bench instructions --no-run 2>&1) || { echo "$build"; exit 1; }
 bin=$(sed -n 's/.*Executable .* (\(.*\))/\1/p' <<<"$build")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
-machine="${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN) cores, tapegrad's kernels on $("$bin" isa)${TAPEGRAD_ISA:+ (TAPEGRAD_ISA=$TAPEGRAD_ISA)}"
+machine="${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN) cores, tapegrad's kernels on $("$bin" isa)${TAPEGRAD_ISA:+ (TAPEGRAD_ISA=$TAPEGRAD_ISA)}$jax_isa"
 summary() { printf '%s\n' "${@:2}" | sort -g | awk -v unit="$1" '{v[NR]=$1} END {printf "median %.2f %s (%.2f–%.2f)", v[int((NR+1)/2)], unit, v[1], v[NR]}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { "$python" -c "print('%.2f' % ($1 / $2))"; }
