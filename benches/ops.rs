@@ -1,6 +1,7 @@
 //! Per-op costs: matrix products at the moons and MNIST-MLP sizes (plain and in the transposed
-//! forms backward uses), a bias add, the vectorised `exp`/`tanh`/`ln` against glibc's, the fused
-//! cross-entropy, and one tape pass of the moons network with and without `anomaly::check`.
+//! forms backward uses), a bias add and a bias's gradient, the vectorised `exp`/`tanh`/`ln`
+//! against glibc's, the fused cross-entropy, and one tape pass of the moons network with and
+//! without `anomaly::check`.
 //! Run: `cargo bench --bench ops` (add a filter such as `-- matmul` to run fewer).
 
 use std::hint::black_box;
@@ -18,6 +19,7 @@ fn matmul(c: &mut Criterion) {
     let mut group = c.benchmark_group("matmul");
     for (name, [m, k, n]) in [
         ("small 200x2.2x3", [200, 2, 3]),
+        ("small 200x3.3x2", [200, 3, 2]),
         ("medium 256x784.784x256", [256, 784, 256]),
     ] {
         let a = Tensor::randn(&[m, k], &mut rng);
@@ -42,6 +44,10 @@ fn elementwise(c: &mut Criterion) {
     let bias = Tensor::randn(&[1, 3], &mut rng);
     c.bench_function("bias add 200x3 + 1x3", |bench| {
         bench.iter(|| black_box(&z) + black_box(&bias))
+    });
+    // A bias's gradient: each column's 200 additions in row order, one dependent on the next.
+    c.bench_function("bias gradient sum_to 200x3 -> 1x3", |bench| {
+        bench.iter(|| black_box(&z).sum_to(&[1, 3]))
     });
 }
 

@@ -21,7 +21,7 @@
 # (AVX-512, AVX2 or scalar). `TAPEGRAD_ISA=avx2` in the environment measures the moons pass's AVX2
 # path on an AVX-512 machine (its products are tapegrad's own kernels) against JAX held to AVX2
 # too (XLA's `--xla_cpu_max_isa=AVX2`), as an AVX2-only machine runs both; matrixmultiply's GEMM,
-# which the MLP step's products take, chooses its kernel by the CPU alone.
+# which the MLP step's products take, chooses its kernel by the CPU alone, and so does PyTorch.
 #
 # Not run by CI (it needs Python and a quiet machine).
 set -euo pipefail

@@ -1,7 +1,8 @@
 //! Matrices of few columns, at most 8: the tutorial's 2-3-2 network makes nothing else. Their
 //! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
-//! loop's setup: the small matrix products below, and the bias add and bias sum (`zip_map`,
-//! `sum_to`) through [`zip_rows_in_place`] and [`sum_rows`].
+//! loop's setup: the small matrix products below (an affine map's bias row added as each row
+//! is stored), and the bias add and bias sum (`zip_map`, `sum_to`) through
+//! [`zip_rows_in_place`] and [`sum_rows`].
 //!
 //! Products with at most 8 output columns and a short inner dimension: a general GEMM
 //! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge, and
@@ -70,7 +71,8 @@ impl<'a> From<&'a super::Tensor> for Matrix<'a> {
 /// `op(a) · op(b)`, where `op` transposes when asked, plus `bias` (one row of the output's
 /// width) added to every row if given, if the product is one this module handles; `None` sends
 /// it to the general GEMM. The bias is added to each row's finished sums, so the bits are those
-/// of the product and then the add.
+/// of the product and then the add. `Aᵀ·B` takes no bias, nor does any product with a bias not
+/// of the output's width: `None`, and the caller adds it.
 pub(super) fn product(
     a: Matrix,
     transpose_a: bool,
@@ -298,7 +300,7 @@ mod tests {
     }
 
     #[test]
-    fn products_equal_the_general_gemm_bit_for_bit() {
+    fn products_and_bias_rows_equal_the_general_gemm_bit_for_bit() {
         let mut rng = StdRng::seed_from_u64(3);
         let mut checked = 0;
         for (m, k, n) in [
@@ -337,6 +339,11 @@ mod tests {
                     let fused = product_on(arch, a, transpose_a, b, transpose_b, Some(bias.data()));
                     let expected = (!transpose_a).then_some(&plus_bias); // Aᵀ·B takes none
                     assert_eq!(fused.as_ref(), expected, "{form} + bias on {arch:?}");
+                    let short = product_on(arch, a, transpose_a, b, transpose_b, Some(&[0.5]));
+                    assert!(
+                        n == 1 || short.is_none(),
+                        "{form}: a bias of 1 for {n} columns"
+                    );
                 }
                 checked += 1;
             }

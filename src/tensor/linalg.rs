@@ -2,8 +2,8 @@
 //!
 //! One GEMM, matrixmultiply's, through ndarray's safe interface: its `f64` kernels are chosen at
 //! run time (AVX-512 with its feature `avx512`, which Cargo.toml turns on; else FMA and AVX2, or
-//! scalar). Products with one or two output columns take [`few_columns`] instead, which gives
-//! the same bits faster. Large products are shared among threads when
+//! scalar). Products with at most 8 output columns and a short inner dimension take
+//! [`few_columns`] instead, which gives the same bits faster. Large products are shared among threads when
 //! [`set_threads`](super::set_threads) asks for several.
 
 use ndarray::linalg::general_mat_mul;
@@ -58,9 +58,10 @@ impl Tensor {
             let (m, _, n) = self.product_dims("affine", false, w, false);
             // A bias of one row is added as each row of a narrow product is made: one pass.
             let one_row = matches!(b.shape(), &[len] | &[1, len] if len == n);
-            let fused = one_row
-                .then(|| few_columns::product(self.into(), false, w.into(), false, Some(b.data())));
-            if let Some(Some(data)) = fused {
+            if one_row
+                && let Some(data) =
+                    few_columns::product(self.into(), false, w.into(), false, Some(b.data()))
+            {
                 return Tensor::from_parts(data, Shape::from_slice(&[m, n]));
             }
         }
@@ -320,6 +321,22 @@ fn product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, mut c: ArrayViewMut2<
 mod tests {
     use super::*;
     use crate::tensor::counting;
+
+    #[test]
+    fn affine_is_the_product_then_the_bias_bit_for_bit() {
+        let x = counting(&[200, 2]).map(|v| (v * 0.37).sin());
+        let w = counting(&[2, 3]).map(|v| (v * 0.91).cos());
+        // Rows fused into the narrow product ([3], [1, 3]) and every other bias shape.
+        for shape in [&[3][..], &[1, 3], &[200, 3], &[200, 1], &[1], &[]] {
+            let b = Tensor::from_parts(
+                (0..shape.iter().product())
+                    .map(|i| i as f64 * 0.3 - 1.0)
+                    .collect(),
+                shape.into(),
+            );
+            assert_eq!(x.affine(&w, &b), &x.matmul(&w) + &b, "bias {shape:?}");
+        }
+    }
 
     #[test]
     fn transposed_products_match_explicit_transposes() {
