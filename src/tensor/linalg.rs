@@ -3,8 +3,8 @@
 //! One GEMM, matrixmultiply's, through ndarray's safe interface: its `f64` kernels are chosen at
 //! run time (AVX-512 with its feature `avx512`, which Cargo.toml turns on; else FMA and AVX2, or
 //! scalar). Products with at most 8 output columns and a short inner dimension take
-//! [`few_columns`] instead, which gives the same bits faster. Large products are shared among threads when
-//! [`set_threads`](super::set_threads) asks for several.
+//! [`few_columns`] instead, which gives the same bits faster. Large products are shared among
+//! threads when [`set_threads`](super::set_threads) asks for several.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
