@@ -23,7 +23,7 @@ use rand::Rng;
 
 use crate::numpy_random::RandomState;
 use crate::tensor::shape_panic;
-use crate::{Reduction, Tape, Tensor, Var};
+use crate::{Reduction, Tape, Tensor, Var, ops::l2_penalty};
 
 /// `z2 = tanh(x W1 + b1) W2 + b2`, the logits whose softmax is the tutorial's `ŷ`, on the tape
 /// (PyTorch: `nn.Sequential(nn.Linear, nn.Tanh, nn.Linear)`).
@@ -72,7 +72,7 @@ pub fn objective<'t>(
         return data_loss; // no need to square the weights for nothing
     }
     let [w1, _, w2, _] = params;
-    let penalty = reg / 2.0 * (w1.sum_squares() + w2.sum_squares());
+    let penalty = l2_penalty(&[w1, w2], reg / 2.0); // reg/2 (|W1|² + |W2|²), one node
     match reduction {
         Reduction::Sum => data_loss + penalty,
         Reduction::Mean => data_loss + penalty / labels.len() as f64,

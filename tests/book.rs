@@ -388,8 +388,8 @@ fn the_tape_picture_shows_todays_tape() {
     std::fs::remove_dir_all(scratch).ok();
     assert_eq!(
         nodes.len(),
-        14,
-        "the tutorial's pass has 14 nodes (5 leaves, 9 ops): {nodes:?}"
+        11,
+        "the tutorial's pass has 11 nodes (5 leaves, 6 ops): {nodes:?}"
     );
 
     let svg = read(Path::new("docs/images/tape.svg"));

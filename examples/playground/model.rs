@@ -4,6 +4,7 @@
 
 use tapegrad::nn::{Activation, Bound, ParamGrads, ParamId, Params};
 use tapegrad::numpy_random::RandomState;
+use tapegrad::ops::l2_penalty;
 use tapegrad::tutorial::{TwoLayer, TwoLayerGradients};
 use tapegrad::{Reduction, Tape, Tensor, Var, compare_gradients, hvp};
 
@@ -183,8 +184,8 @@ fn objective<'t>(
     if l2 == 0.0 {
         return data_loss; // no need to square the weights for nothing
     }
-    let squares = weights.iter().step_by(2).map(|w| w.sum_squares());
-    let penalty = l2 / 2.0 * squares.reduce(|a, b| a + b).expect("a weight matrix");
+    let matrices: Vec<Var<'t>> = weights.iter().step_by(2).copied().collect();
+    let penalty = l2_penalty(&matrices, l2 / 2.0);
     match reduction {
         Reduction::Sum => data_loss + penalty,
         Reduction::Mean => data_loss + penalty / data.labels.len() as f64,

@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tapegrad::datasets::make_spiral;
 use tapegrad::nn::{Activation, Batches, Bound, Mlp, Params, accuracy};
+use tapegrad::ops::l2_penalty;
 use tapegrad::optim::{Adam, Optimizer};
 use tapegrad::{Reduction, Tape, Tensor, Var};
 
@@ -72,14 +73,10 @@ fn loss<'t>(model: &Mlp, params: &Bound<'t>, x: Var<'t>, labels: &[usize], reg: 
     let data_loss = model
         .forward(params, x)
         .cross_entropy(labels, Reduction::Mean);
-    let weights = model
-        .layers
-        .iter()
-        .map(|layer| params[layer.weight].sum_squares());
-    let squares = weights
-        .reduce(|total, w| total + w)
-        .expect("at least one layer");
-    data_loss + reg / 2.0 * squares
+    let weights: Vec<Var<'t>> = (model.layers.iter())
+        .map(|layer| params[layer.weight])
+        .collect();
+    data_loss + l2_penalty(&weights, reg / 2.0)
 }
 
 /// The logits for each row of `x`, on a tape that records no ops.

@@ -16,7 +16,7 @@
 //! | `unary.rs` | `tanh exp log sigmoid sqrt square powf sin cos`, `tanh_backward` |
 //! | `piecewise.rs` | `relu leaky_relu abs` |
 //! | `linalg.rs` | `matmul affine transpose reshape`, `matmul_t t_matmul` |
-//! | `reduce.rs` | `sum sum_squares mean sum_axis mean_axis max_axis` |
+//! | `reduce.rs` | `sum sum_squares mean sum_axis mean_axis max_axis`, `sum_squares_backward` |
 //! | `select.rs` | `narrow index_select concat`, `unnarrow index_add` |
 //! | `softmax.rs` | `softmax log_softmax cross_entropy`, `cross_entropy_backward` |
 //! | `loss.rs` | `binary_cross_entropy_with_logits` ([`Var::mse_loss`](crate::Var::mse_loss) is written with other ops) |
@@ -90,7 +90,9 @@ pub use arith::{Add, Div, DivScalar, Mul, Scale, Shift, Sub};
 pub use linalg::{Affine, MatMul, MatMulT, Reshape, TMatMul, Transpose};
 pub use loss::BinaryCrossEntropyWithLogits;
 pub use piecewise::{Abs, LeakyRelu, Relu};
-pub use reduce::{MaxAxis, Mean, MeanAxis, Sum, SumAxis, SumSquares};
+pub use reduce::{
+    MaxAxis, Mean, MeanAxis, Sum, SumAxis, SumSquares, SumSquaresBackward, l2_penalty,
+};
 pub use select::{Concat, IndexAdd, IndexSelect, Narrow, Unnarrow, concat, stack};
 pub use softmax::{CrossEntropy, CrossEntropyBackward, LogSoftmax, Reduction, Softmax};
 pub use unary::{Cos, Exp, Log, PowF, Sigmoid, Sin, Sqrt, Square, Tanh, TanhBackward};

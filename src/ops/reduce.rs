@@ -2,7 +2,7 @@
 //! gradient back over the elements that were summed (divided by their count for a mean).
 
 use super::{BackwardArgs, InputGrads, Op};
-use crate::tensor::Shape;
+use crate::tensor::{Shape, shape_panic};
 use crate::{Tensor, Var};
 
 /// The sum of all elements, a scalar. PyTorch: `torch.sum`.
@@ -42,9 +42,14 @@ impl<'t> Var<'t> {
     }
 }
 
-/// `Σ x²` over all elements, a scalar: [`square`](Var::square) and [`sum`](Var::sum) in one node,
-/// as an L2 penalty takes them. PyTorch: `x.square().sum()`; JAX: `jnp.vdot(x, x)`.
-pub struct SumSquares;
+/// `c · Σ x²` over every element of one tensor or of several, a scalar: [`square`](Var::square),
+/// [`sum`](Var::sum), the adds and the scale in one node, as an L2 penalty takes them
+/// ([`Var::sum_squares`] for one tensor and `c = 1`, [`l2_penalty`] for several). PyTorch:
+/// `c * sum(p.square().sum() for p in params)`; JAX: `c * sum(jnp.vdot(p, p) for p in params)`.
+pub struct SumSquares {
+    /// The factor `c` the sum of squares is scaled by.
+    pub coefficient: f64,
+}
 
 impl Op for SumSquares {
     fn name(&self) -> &'static str {
@@ -54,10 +59,26 @@ impl Op for SumSquares {
         true
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
-        inputs[0].map(|x| x * x).sum() // the bits of `square` then `sum`
+        // The bits of `square` then `sum` for each, of adding the sums in order, then of the
+        // scale: the nodes this one stands for.
+        let mut total = inputs[0].map(|x| x * x).sum();
+        for input in &inputs[1..] {
+            total = &total + &input.map(|x| x * x).sum();
+        }
+        total *= self.coefficient;
+        total
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        vec![Some(2.0 * args.inputs[0] * args.grad_output)]
+        let rule = |input: Var<'t>| {
+            let coefficient = self.coefficient;
+            (args.tape()).apply(
+                SumSquaresBackward { coefficient },
+                &[input, args.grad_output],
+            )
+        };
+        (0..args.inputs.len())
+            .map(|i| args.wants(i).then(|| rule(args.inputs[i])))
+            .collect()
     }
 }
 
@@ -74,7 +95,69 @@ impl<'t> Var<'t> {
     /// ```
     #[track_caller]
     pub fn sum_squares(self) -> Var<'t> {
-        self.tape.apply(SumSquares, &[self])
+        self.tape.apply(SumSquares { coefficient: 1.0 }, &[self])
+    }
+}
+
+/// `coefficient · Σ_w Σ w²` over `weights`, a scalar: an L2 penalty (weight decay as a term of the
+/// loss) in one node, with one rule op a weight, where the same sum written with
+/// [`Var::sum_squares`], `+` and `*` takes a node for each and twice as many rule ops. The same
+/// value and gradients, bit for bit, as `coefficient * (w1.sum_squares() + w2.sum_squares() + …)`.
+/// Keras: `regularizers.L2(coefficient)` summed over the weights; PyTorch:
+/// `coefficient * sum(w.square().sum() for w in weights)`.
+///
+/// Panics, naming the caller's line, if `weights` is empty.
+///
+/// ```
+/// use tapegrad::{Tape, Tensor, ops::l2_penalty};
+/// let tape = Tape::new();
+/// let w1 = tape.var(Tensor::from_slice(&[1.0, -2.0]));
+/// let w2 = tape.var(Tensor::from_slice(&[3.0]));
+/// let penalty = l2_penalty(&[w1, w2], 0.5); // 0.5 · (1 + 4 + 9)
+/// assert_eq!(penalty.item(), 7.0);
+/// assert_eq!(penalty.backward().wrt(w2).data(), &[3.0]); // 0.5 · 2 · 3
+/// ```
+#[track_caller]
+pub fn l2_penalty<'t>(weights: &[Var<'t>], coefficient: f64) -> Var<'t> {
+    let Some(first) = weights.first() else {
+        shape_panic("l2_penalty", format_args!("no weights to penalise"));
+    };
+    first.tape.apply(SumSquares { coefficient }, weights)
+}
+
+/// `(2 x) · (g c)`: the gradient [`SumSquares`] gives each of its inputs `x` for the gradient
+/// `g` of its output, as one op (the scale, the doubling and the product would be three nodes),
+/// with its own rule for second derivatives. `g` may broadcast: a scalar, or a batch of seeds.
+pub struct SumSquaresBackward {
+    /// The [`SumSquares`] op's factor `c`.
+    pub coefficient: f64,
+}
+
+impl Op for SumSquaresBackward {
+    fn name(&self) -> &'static str {
+        "sum_squares_backward"
+    }
+    fn batches_seeds(&self) -> bool {
+        true
+    }
+    #[track_caller]
+    fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
+        let (x, g) = (inputs[0], inputs[1]);
+        // The bits of the rule it replaces: `2 · x` times the scaled gradient `g · c`.
+        let doubled = x * 2.0;
+        doubled.zip_map(&(g * self.coefficient), "sum_squares_backward", |a, b| {
+            a * b
+        })
+    }
+    fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
+        // Linear in each input: ∂/∂x = 2 c g, ∂/∂g = Σ 2 c x over what `g` was broadcast to.
+        let ([x, g], upstream) = ([args.inputs[0], args.inputs[1]], args.grad_output);
+        let twice = 2.0 * self.coefficient;
+        vec![
+            args.wants(0).then(|| upstream * (g * twice)),
+            args.wants(1)
+                .then(|| (upstream * (x * twice)).sum_to(&args.batched(&g.shape()))),
+        ]
     }
 }
 

@@ -253,8 +253,24 @@ pub static OPS: &[OpRow] = &[
         |v| { v[0].t_matmul(v[1]) }
     ),
     row!(Sum, "sum", "reduce.rs", Op, [ANY], |v| v[0].sum()),
-    row!(SumSquares, "sum_squares", "reduce.rs", Op, [ANY], |v| v[0]
-        .sum_squares()),
+    row!(
+        SumSquares,
+        "sum_squares",
+        "reduce.rs",
+        Op,
+        [ANY, (&[1, 3], Domain::Any)],
+        |v| l2_penalty(v, 0.3)
+    ),
+    row!(
+        SumSquaresBackward,
+        "sum_squares_backward",
+        "reduce.rs",
+        Rule,
+        [ANY, (&[], Domain::Any)],
+        |v| v[0]
+            .tape()
+            .apply(SumSquaresBackward { coefficient: 0.3 }, v)
+    ),
     row!(Mean, "mean", "reduce.rs", Op, [ANY], |v| v[0].mean()),
     row!(SumAxis, "sum_axis", "reduce.rs", Op, [ANY], |v| v[0]
         .sum_axis(1, false)),
