@@ -69,15 +69,12 @@ impl Op for SumSquares {
         total
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
-        let rule = |input: Var<'t>| {
-            let coefficient = self.coefficient;
-            (args.tape()).apply(
-                SumSquaresBackward { coefficient },
-                &[input, args.grad_output],
-            )
+        let rule = SumSquaresBackward {
+            coefficient: self.coefficient,
         };
+        let gradient = |input| (args.tape()).apply(rule, &[input, args.grad_output]);
         (0..args.inputs.len())
-            .map(|i| args.wants(i).then(|| rule(args.inputs[i])))
+            .map(|i| args.wants(i).then(|| gradient(args.inputs[i])))
             .collect()
     }
 }
@@ -128,6 +125,7 @@ pub fn l2_penalty<'t>(weights: &[Var<'t>], coefficient: f64) -> Var<'t> {
 /// `(2 x) · (g c)`: the gradient [`SumSquares`] gives each of its inputs `x` for the gradient
 /// `g` of its output, as one op (the scale, the doubling and the product would be three nodes),
 /// with its own rule for second derivatives. `g` may broadcast: a scalar, or a batch of seeds.
+#[derive(Clone, Copy)]
 pub struct SumSquaresBackward {
     /// The [`SumSquares`] op's factor `c`.
     pub coefficient: f64,
@@ -140,7 +138,6 @@ impl Op for SumSquaresBackward {
     fn batches_seeds(&self) -> bool {
         true
     }
-    #[track_caller]
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (x, g) = (inputs[0], inputs[1]);
         // The bits of the rule it replaces: `2 · x` times the scaled gradient `g · c`.
