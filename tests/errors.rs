@@ -23,6 +23,12 @@ fn matmul_inner_dimensions_differ() {
 }
 
 #[test]
+#[should_panic(expected = "l2_penalty: no weights to penalise at tests/errors.rs:")]
+fn an_l2_penalty_of_no_weights() {
+    tapegrad::ops::l2_penalty(&[], 0.01);
+}
+
+#[test]
 #[should_panic(
     expected = "affine: [2, 3] and [1, 4] do not broadcast (axis 1: 3 vs 4) at tests/errors.rs:"
 )]

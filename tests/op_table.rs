@@ -400,3 +400,51 @@ fn every_rows_batched_jacobians_and_hessians_equal_one_walk_a_seed() {
         }
     }
 }
+
+/// `l2_penalty` stands for `square`, `sum`, `+` and `*`: the same value and first derivatives,
+/// bit for bit, for one to three weights, several factors and special values.
+#[test]
+fn l2_penalty_has_the_bits_of_square_sum_add_and_scale() {
+    let ordinary = |shape: &[usize], step: f64| {
+        let len = shape.iter().product::<usize>();
+        Tensor::new(
+            (0..len).map(|i| (i as f64 * step + 0.1).sin()).collect(),
+            shape,
+        )
+        .unwrap()
+    };
+    let specials = [
+        Tensor::from_rows(&[[0.3, -0.0, 1e200], [f64::NAN, 5e-324, -2.5]]),
+        Tensor::from_slice(&[1.5, f64::INFINITY]),
+        Tensor::scalar(-0.7),
+    ];
+    let weights = [
+        ordinary(&[2, 3], 0.77),
+        ordinary(&[4], 1.31),
+        ordinary(&[], 0.0),
+    ];
+    let bits = |t: &Tensor| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let cases =
+        [&weights, &specials].map(|values| [1.0, 0.005, -0.3, 1.0 / 3.0].map(|c| (values, c)));
+    for (values, coefficient) in cases.into_iter().flatten() {
+        for count in 1..=3 {
+            let run = |fused: bool| {
+                let tape = Tape::new();
+                let weights: Vec<Var> = values[..count]
+                    .iter()
+                    .map(|t| tape.var(t.clone()))
+                    .collect();
+                let penalty = if fused {
+                    tapegrad::ops::l2_penalty(&weights, coefficient)
+                } else {
+                    let sums = weights.iter().map(|w| w.square().sum());
+                    coefficient * sums.reduce(|total, sum| total + sum).expect("a weight")
+                };
+                let grads = penalty.backward_with(Tensor::scalar(3.7));
+                let grads: Vec<_> = weights.iter().map(|&w| bits(grads.wrt(w))).collect();
+                (bits(&penalty.value()), grads)
+            };
+            assert_eq!(run(true), run(false), "c = {coefficient}, {count} weights");
+        }
+    }
+}

@@ -61,12 +61,11 @@ impl Op for SumSquares {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         // The bits of `square` then `sum` for each, of adding the sums in order, then of the
         // scale: the nodes this one stands for.
-        let mut total = inputs[0].map(|x| x * x).sum();
-        for input in &inputs[1..] {
-            total = &total + &input.map(|x| x * x).sum();
-        }
-        total *= self.coefficient;
-        total
+        let sum_of_squares = |input: &&Tensor| input.data().iter().map(|x| x * x).sum::<f64>();
+        let total = (inputs.iter().map(sum_of_squares))
+            .reduce(|total, sum| total + sum)
+            .expect("an op has at least one input");
+        Tensor::scalar(total * self.coefficient)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         let rule = SumSquaresBackward {
@@ -81,7 +80,7 @@ impl Op for SumSquares {
 
 impl<'t> Var<'t> {
     /// `Σ x²`, a scalar: the same value and gradient, bit for bit, as `self.square().sum()`, in
-    /// one node instead of two (a weight's L2 penalty on the tape costs half as much).
+    /// one node instead of two; [`l2_penalty`] takes several weights and a factor in one node.
     ///
     /// ```
     /// # use tapegrad::{Tape, Tensor};
@@ -97,13 +96,16 @@ impl<'t> Var<'t> {
 }
 
 /// `coefficient · Σ_w Σ w²` over `weights`, a scalar: an L2 penalty (weight decay as a term of the
-/// loss) in one node, with one rule op a weight, where the same sum written with
-/// [`Var::sum_squares`], `+` and `*` takes a node for each and twice as many rule ops. The same
-/// value and gradients, bit for bit, as `coefficient * (w1.sum_squares() + w2.sum_squares() + …)`.
-/// Keras: `regularizers.L2(coefficient)` summed over the weights; PyTorch:
+/// loss) in one node with one rule op a weight, where the same sum written with `sum_squares`,
+/// `+` and `*` takes `2n` nodes and `n + 1` rule ops for `n` weights. The same value and first
+/// derivatives, bit for bit, as `coefficient * (w1.square().sum() + w2.square().sum() + …)`
+/// (second derivatives agree to rounding). Its gradient `2 · coefficient · w` is what
+/// [`Adam`](crate::optim::Adam)'s (PyTorch's) `weight_decay` of `2 · coefficient` adds, hence the
+/// tutorial's `reg / 2`. Keras: `regularizers.L2(coefficient)` summed over the weights;
+/// TensorFlow: `tf.nn.l2_loss(w)` is `l2_penalty(&[w], 0.5)`; PyTorch:
 /// `coefficient * sum(w.square().sum() for w in weights)`.
 ///
-/// Panics, naming the caller's line, if `weights` is empty.
+/// Panics, naming the caller's line, if `weights` is empty or from several tapes.
 ///
 /// ```
 /// use tapegrad::{Tape, Tensor, ops::l2_penalty};
@@ -119,12 +121,25 @@ pub fn l2_penalty<'t>(weights: &[Var<'t>], coefficient: f64) -> Var<'t> {
     let Some(first) = weights.first() else {
         shape_panic("l2_penalty", format_args!("no weights to penalise"));
     };
+    weights
+        .iter()
+        .for_each(|&w| first.tape.check_owns(w, "l2_penalty"));
     first.tape.apply(SumSquares { coefficient }, weights)
 }
 
 /// `(2 x) · (g c)`: the gradient [`SumSquares`] gives each of its inputs `x` for the gradient
 /// `g` of its output, as one op (the scale, the doubling and the product would be three nodes),
 /// with its own rule for second derivatives. `g` may broadcast: a scalar, or a batch of seeds.
+///
+/// ```
+/// use tapegrad::ops::SumSquaresBackward;
+/// use tapegrad::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_slice(&[1.0, -2.0]));
+/// let g = tape.constant(Tensor::scalar(3.0));
+/// let grad = tape.apply(SumSquaresBackward { coefficient: 0.5 }, &[x, g]);
+/// assert_eq!(grad.value().data(), &[3.0, -6.0]); // 2 x · 3 · 0.5
+/// ```
 #[derive(Clone, Copy)]
 pub struct SumSquaresBackward {
     /// The [`SumSquares`] op's factor `c`.
@@ -140,11 +155,9 @@ impl Op for SumSquaresBackward {
     }
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (x, g) = (inputs[0], inputs[1]);
-        // The bits of the rule it replaces: `2 · x` times the scaled gradient `g · c`.
-        let doubled = x * 2.0;
-        doubled.zip_map(&(g * self.coefficient), "sum_squares_backward", |a, b| {
-            a * b
-        })
+        // The bits of the rule it replaces, `(2 · x) · (g · c)`, in one pass over `x`.
+        let scaled = g * self.coefficient;
+        x.zip_map_shared(&scaled, "sum_squares_backward", |x, gc| (x * 2.0) * gc)
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // Linear in each input: ∂/∂x = 2 c g, ∂/∂g = Σ 2 c x over what `g` was broadcast to.

@@ -266,7 +266,7 @@ pub static OPS: &[OpRow] = &[
         "sum_squares_backward",
         "reduce.rs",
         Rule,
-        [ANY, (&[], Domain::Any)],
+        [ANY, (&[2, 1], Domain::Any)],
         |v| v[0]
             .tape()
             .apply(SumSquaresBackward { coefficient: 0.3 }, v)
