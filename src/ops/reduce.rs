@@ -156,8 +156,8 @@ impl Op for SumSquaresBackward {
     fn forward(&mut self, inputs: &[&Tensor]) -> Tensor {
         let (x, g) = (inputs[0], inputs[1]);
         // The bits of the rule it replaces, `(2 · x) · (g · c)`, in one pass over `x`.
-        let scaled = g * self.coefficient;
-        x.zip_map_shared(&scaled, "sum_squares_backward", |x, gc| (x * 2.0) * gc)
+        let c = self.coefficient;
+        x.zip_map_shared(g, "sum_squares_backward", |x, g| (x * 2.0) * (g * c))
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {
         // Linear in each input: ∂/∂x = 2 c g, ∂/∂g = Σ 2 c x over what `g` was broadcast to.
