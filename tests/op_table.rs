@@ -448,3 +448,46 @@ fn l2_penalty_has_the_bits_of_square_sum_add_and_scale() {
         }
     }
 }
+
+/// `affine`'s rule computes the weight and bias gradients of a narrow layer in one pass: they
+/// keep the bits of `matmul` then `+ b`, first and second derivatives, for the moons network's
+/// layers, a batch longer than the product's blocks of 256 rows, and both bias shapes.
+#[test]
+fn affine_gradients_have_the_bits_of_matmul_and_add() {
+    let values = |shape: &[usize], step: f64| {
+        let len = shape.iter().product::<usize>();
+        Tensor::new(
+            (0..len).map(|i| (i as f64 * step + 0.1).sin()).collect(),
+            shape,
+        )
+        .unwrap()
+    };
+    let bits = |t: &Tensor| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for (rows, inputs, outputs) in [(200, 2, 3), (200, 3, 2), (600, 4, 1), (5, 8, 8)] {
+        for bias_shape in [vec![outputs], vec![1, outputs]] {
+            let run = |fused: bool| {
+                let tape = Tape::new();
+                let x = tape.var(values(&[rows, inputs], 0.37));
+                let w = tape.var(values(&[inputs, outputs], 0.91));
+                let b = tape.var(values(&bias_shape, 1.3));
+                let z = if fused {
+                    x.affine(w, b)
+                } else {
+                    x.matmul(w) + b
+                };
+                let loss = z.tanh().square().sum();
+                let first = loss.backward();
+                let first: Vec<_> = [x, w, b].iter().map(|&v| bits(first.wrt(v))).collect();
+                // Differentiated again: the recorded rule's nodes, then their own rules.
+                let grads = loss.grad(&[w, b]);
+                let again = (grads[0].sum() + grads[1].square().sum()).backward();
+                let second: Vec<_> = [x, w, b].iter().map(|&v| bits(again.wrt(v))).collect();
+                (first, second)
+            };
+            let (fused, separate) = (run(true), run(false));
+            let shape = format!("{rows}x{inputs}x{outputs}, bias {bias_shape:?}");
+            assert_eq!(fused.0, separate.0, "first derivatives, {shape}");
+            assert_eq!(fused.1, separate.1, "second derivatives, {shape}");
+        }
+    }
+}

@@ -301,6 +301,20 @@ impl Tape {
         self.record(op, inputs, Tensor::clone(output))
     }
 
+    /// [`apply_with_output`](Tape::apply_with_output) with an `output` the caller owns: how a
+    /// rule that computes two values in one pass (a layer's weight and bias gradients) records
+    /// each as the node of its own op.
+    #[track_caller]
+    pub(crate) fn apply_with_value<O: Op>(
+        &self,
+        op: O,
+        inputs: &[Var<'_>],
+        output: Tensor,
+    ) -> Var<'_> {
+        self.check_inputs(op.name(), inputs);
+        self.record(op, inputs, output)
+    }
+
     /// Panics, naming `op` and the caller's line, if `inputs` is empty, holds a handle of another
     /// tape, or a value [`Tape::take`] moved out.
     #[track_caller]

@@ -2,6 +2,7 @@
 //! forward moved values.
 
 use super::{BackwardArgs, InputGrads, Op};
+use crate::engine::SumTo;
 use crate::tensor::Shape;
 use crate::{Tensor, Var};
 
@@ -129,7 +130,8 @@ impl<'t> Var<'t> {
 /// row of n): a layer's affine map as one op. PyTorch: `torch.addmm(b, x, W)`.
 ///
 /// The same values as `x.matmul(w) + b`, bit for bit, from one node instead of two: the product
-/// takes the bias in place.
+/// takes the bias in place. Its rule records the nodes `matmul + b`'s would (`matmul_t`,
+/// `t_matmul`, `sum_to`), and on a narrow layer computes the last two in one pass over the rows.
 pub struct Affine;
 
 impl Op for Affine {
@@ -147,12 +149,35 @@ impl Op for Affine {
             [args.inputs[0], args.inputs[1], args.inputs[2]],
             args.grad_output,
         );
-        vec![
-            args.wants(0).then(|| g.matmul_t(w)),
-            args.wants(1).then(|| x.t_matmul(g)),
-            args.wants(2).then(|| g.sum_to(&args.batched(&b.shape()))),
-        ]
+        let bias_shape = args.batched(&b.shape());
+        let (grad_w, grad_b) = match (args.wants(1), args.wants(2)) {
+            (true, true) => weight_and_bias_gradients(x, g, &bias_shape),
+            (wants_w, wants_b) => (
+                wants_w.then(|| x.t_matmul(g)),
+                wants_b.then(|| g.sum_to(&bias_shape)),
+            ),
+        };
+        vec![args.wants(0).then(|| g.matmul_t(w)), grad_w, grad_b]
     }
+}
+
+/// `x.t_matmul(g)` and `g.sum_to(bias_shape)`, the two nodes as those ops record them, their values
+/// from one pass over the rows where the layer is narrow (`Tensor::t_matmul_and_bias_sum`).
+fn weight_and_bias_gradients<'t>(
+    x: Var<'t>,
+    g: Var<'t>,
+    bias_shape: &[usize],
+) -> (Option<Var<'t>>, Option<Var<'t>>) {
+    let tape = x.tape();
+    let fused = (tape.value_of(x.id)).t_matmul_and_bias_sum(&tape.value_of(g.id), bias_shape);
+    let (grad_w, grad_b) = match fused {
+        Some((grad_w, grad_b)) => (
+            tape.apply_with_value(TMatMul, &[x, g], grad_w),
+            tape.apply_with_value(SumTo(bias_shape.into()), &[g], grad_b),
+        ),
+        None => (x.t_matmul(g), g.sum_to(bias_shape)),
+    };
+    (Some(grad_w), Some(grad_b))
 }
 
 impl<'t> Var<'t> {

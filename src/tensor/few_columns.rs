@@ -1,8 +1,8 @@
 //! Matrices of few columns, at most 8: the tutorial's 2-3-2 network makes nothing else. Their
 //! rows are fixed-size arrays here ([`with_width`]), so a row costs a few instructions, not a
 //! loop's setup: the small matrix products below (an affine map's bias row added as each row
-//! is stored), and the bias add and bias sum (`zip_map`, `sum_to`) through
-//! [`zip_rows_in_place`] and [`sum_rows`].
+//! is stored; a layer's weight gradient with its bias gradient summed in the same pass), and the
+//! bias add and bias sum (`zip_map`, `sum_to`) through [`zip_rows_in_place`] and [`sum_rows`].
 //!
 //! Products with at most 8 output columns and a short inner dimension: a general GEMM
 //! (matrixmultiply) packs both operands into panels and zeroes a masked tile for each edge, and
@@ -113,10 +113,49 @@ fn product_on(
             n,
         }))
     } else if transpose_a && !transpose_b && m <= LANES && bias.is_none() {
-        Some(arch.dispatch(SumOfOuterProducts { a, b, m, n }))
+        let sum_columns = false;
+        Some(
+            arch.dispatch(SumOfOuterProducts {
+                a,
+                b,
+                m,
+                n,
+                sum_columns,
+            })
+            .0,
+        )
     } else {
         None
     }
+}
+
+/// `Aᵀ · B` and the sum of `B`'s rows (added in row order, from zero) for `A` r × m and `B` r × n
+/// with m, n ≤ 8, in one pass over the rows: a narrow layer's weight and bias gradients. The
+/// bits are those of [`product`] and of `sum_to`'s sum of rows; the two chains of dependent
+/// additions run side by side instead of one after the other. `None` for other shapes.
+pub(super) fn t_product_and_column_sums(a: Matrix, b: Matrix) -> Option<(Vec<f64>, Vec<f64>)> {
+    t_product_and_column_sums_on(arch(), a, b)
+}
+
+/// [`t_product_and_column_sums`] on the instruction set `arch`.
+fn t_product_and_column_sums_on(
+    arch: pulp::Arch,
+    a: Matrix,
+    b: Matrix,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let (m, n) = (a.cols, b.cols);
+    if a.rows != b.rows || a.rows == 0 || m == 0 || m > LANES || n == 0 || n > LANES {
+        return None;
+    }
+    let sum_columns = true;
+    let (product, sums) = arch.dispatch(SumOfOuterProducts {
+        a,
+        b,
+        m,
+        n,
+        sum_columns,
+    });
+    Some((product, sums?))
 }
 
 /// `A · op(B)` for `A` m × k with k ≤ 16 and n ≤ 8 output columns: each output row is
@@ -190,19 +229,21 @@ fn rows_times_narrow<const N: usize, const K: usize>(job: &RowsTimesNarrow) -> V
 }
 
 /// `Aᵀ · B` for `A` r × m and `B` r × n with m, n ≤ 8, the weight gradient of a narrow layer:
-/// `Σ_i A[i, :]ᵀ B[i, :]`, one outer product per row, summed in row order.
+/// `Σ_i A[i, :]ᵀ B[i, :]`, one outer product per row, summed in row order; with `sum_columns`,
+/// also `Σ_i B[i, :]`.
 struct SumOfOuterProducts<'a> {
     a: Matrix<'a>,
     b: Matrix<'a>,
     m: usize,
     n: usize,
+    sum_columns: bool,
 }
 
 impl WithSimd for SumOfOuterProducts<'_> {
-    type Output = Vec<f64>;
+    type Output = (Vec<f64>, Option<Vec<f64>>);
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
+    fn with_simd<S: Simd>(self, _simd: S) -> Self::Output {
         match self.m {
             1 => with_width!(self.n, sum_of_outer_products::<_, 1>(&self)),
             2 => with_width!(self.n, sum_of_outer_products::<_, 2>(&self)),
@@ -214,10 +255,20 @@ impl WithSimd for SumOfOuterProducts<'_> {
 }
 
 #[inline(always)]
-fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProducts) -> Vec<f64> {
-    let SumOfOuterProducts { a, b, m, .. } = *job;
+fn sum_of_outer_products<const N: usize, const M: usize>(
+    job: &SumOfOuterProducts,
+) -> (Vec<f64>, Option<Vec<f64>>) {
+    let SumOfOuterProducts {
+        a,
+        b,
+        m,
+        sum_columns,
+        ..
+    } = *job;
     let m = if M == 0 { m } else { M };
     let mut sums = [[0.0; N]; LANES];
+    // Across the blocks, from zero, as `sum_to` adds a bias's gradient.
+    let mut column_sums = [0.0; N];
     // The rows in matrixmultiply's blocks of the inner dimension: each block's chain from zero,
     // then added to the blocks before it.
     let a_blocks = a.data.chunks(m * INNER_BLOCK);
@@ -230,6 +281,9 @@ fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProduct
                     *s = a_ip.mul_add(b_ij, *s);
                 }
             }
+            if sum_columns {
+                (column_sums.iter_mut().zip(b_row)).for_each(|(s, &b_ij)| *s += b_ij);
+            }
         }
         if index == 0 {
             sums = block; // not `0 + block`, which would turn a −0 into +0
@@ -241,7 +295,12 @@ fn sum_of_outer_products<const N: usize, const M: usize>(job: &SumOfOuterProduct
     }
     let mut out = super::pool::take(m * N);
     sums[..m].iter().for_each(|sum| out.extend_from_slice(sum));
-    out
+    let column_sums = sum_columns.then(|| {
+        let mut out = super::pool::take(N);
+        out.extend_from_slice(&column_sums);
+        out
+    });
+    (out, column_sums)
 }
 
 /// `a = f(a, b)` for each row of `a` with the one row `b`, in place: a bias added to every row.
@@ -339,6 +398,18 @@ mod tests {
                     let fused = product_on(arch, a, transpose_a, b, transpose_b, Some(bias.data()));
                     let expected = (!transpose_a).then_some(&plus_bias); // Aᵀ·B takes none
                     assert_eq!(fused.as_ref(), expected, "{form} + bias on {arch:?}");
+                    if transpose_a && !transpose_b {
+                        // A layer's weight and bias gradients in one pass: the bits of the
+                        // product and of `sum_to`'s sum of rows.
+                        let fused = t_product_and_column_sums_on(arch, a, b).expect("narrow");
+                        let sums =
+                            bias_sums(&Tensor::from_parts(b.data.to_vec(), b_shape[..].into()));
+                        assert_eq!(
+                            fused,
+                            (narrow.clone(), sums),
+                            "{form} and its column sums on {arch:?}"
+                        );
+                    }
                     let short = product_on(arch, a, transpose_a, b, transpose_b, Some(&[0.5]));
                     assert!(
                         n == 1 || short.is_none(),
@@ -353,6 +424,32 @@ mod tests {
             checked >= 12,
             "only {checked} products took the narrow path"
         );
+    }
+
+    /// `grad.sum_to(&[n])`, the bias gradient a fused pass must equal.
+    fn bias_sums(grad: &Tensor) -> Vec<f64> {
+        grad.sum_to(&[grad.shape()[1]]).data().to_vec()
+    }
+
+    #[test]
+    fn column_sums_keep_signed_zeros_and_infinities_as_sum_to_does() {
+        let b = Tensor::from_rows(&[
+            [-0.0, f64::INFINITY, 1e308, 1.0],
+            [-0.0, 1.0, 1e308, f64::NEG_INFINITY],
+        ]);
+        let a = Tensor::from_rows(&[[2.0], [-0.5]]);
+        for arch in crate::tensor::math::every_arch() {
+            let (product, sums) =
+                t_product_and_column_sums_on(arch, (&a).into(), (&b).into()).expect("narrow");
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sums), bits(&bias_sums(&b)), "{arch:?}");
+            assert_eq!(product, a.t_matmul(&b).data(), "{arch:?}");
+        }
+        // Rows that differ in number, and widths past 8, are not narrow.
+        let tall = Tensor::zeros(&[3, 1]);
+        assert!(t_product_and_column_sums((&tall).into(), (&b).into()).is_none());
+        let wide = Tensor::zeros(&[2, 9]);
+        assert!(t_product_and_column_sums((&a).into(), (&wide).into()).is_none());
     }
 
     #[test]

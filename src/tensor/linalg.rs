@@ -96,6 +96,29 @@ impl Tensor {
         self.gemm("t_matmul", true, other, false)
     }
 
+    /// `selfᵀ · grad` and `grad` summed down to `bias_shape` (`[n]` or `[1, n]`), the weight and
+    /// bias gradients of a layer `self · W + b`, from one pass over the rows where the layer is
+    /// narrow (at most 8 inputs and 8 outputs); `None` for any other shapes. The values of
+    /// `self.t_matmul(grad)` and `grad.sum_to(bias_shape)`, bit for bit: the pass only runs
+    /// their two chains of dependent additions side by side.
+    pub(crate) fn t_matmul_and_bias_sum(
+        &self,
+        grad: &Tensor,
+        bias_shape: &[usize],
+    ) -> Option<(Tensor, Tensor)> {
+        let (&[_, m], &[_, n]) = (self.shape(), grad.shape()) else {
+            return None;
+        };
+        if !matches!(bias_shape, [b] | [1, b] if *b == n) {
+            return None;
+        }
+        let (product, sums) = few_columns::t_product_and_column_sums(self.into(), grad.into())?;
+        Some((
+            Tensor::from_parts(product, Shape::from_slice(&[m, n])),
+            Tensor::from_parts(sums, Shape::from_slice(bias_shape)),
+        ))
+    }
+
     /// `op(self) · op(other)` where `op` transposes when asked; one GEMM call, no copies.
     #[track_caller]
     fn gemm(
