@@ -46,6 +46,23 @@ impl<Kernel: Fn(f64) -> f64> WithSimd for InPlace<'_, Kernel> {
     }
 }
 
+/// `kernel` of each element of `input`, written to `out` (of the same length): a new tensor's
+/// values without first copying the old ones into it.
+struct MapInto<'a, Kernel> {
+    input: &'a [f64],
+    out: &'a mut [f64],
+    kernel: Kernel,
+}
+
+impl<Kernel: Fn(f64) -> f64> WithSimd for MapInto<'_, Kernel> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        (self.out.iter_mut().zip(self.input)).for_each(|(y, &x)| *y = (self.kernel)(x));
+    }
+}
+
 /// The instruction set, chosen once: `Arch::new` checks a dozen CPU feature flags, and the
 /// fused cross-entropy dispatches once per row.
 pub(super) fn arch() -> Arch {
@@ -153,22 +170,20 @@ pub(crate) fn exp_in_place(values: &mut [f64]) {
     apply(values, exp::exp);
 }
 
-/// `tanh x` of every element, in place.
-pub(crate) fn tanh_in_place(values: &mut [f64]) {
-    apply(values, tanh::tanh);
-}
-
 /// `ln x` of every element, in place.
 pub(crate) fn ln_in_place(values: &mut [f64]) {
     apply(values, ln::ln);
 }
 
 impl Tensor {
-    /// A copy of the tensor with `kernel` applied to each element.
-    fn map_in_place_copy(&self, kernel: fn(&mut [f64])) -> Tensor {
-        let mut out = self.clone();
-        kernel(&mut out.data);
-        out
+    /// A new tensor of `kernel` of each element, in pieces on several threads as [`apply`] cuts them.
+    fn map_with(&self, kernel: impl Fn(f64) -> f64 + Copy + Send + Sync) -> Tensor {
+        let mut out = super::pool::overwritable(self.len());
+        super::threads::for_each_piece(&mut out, |start, out| {
+            let input = &self.data[start..start + out.len()];
+            arch().dispatch(MapInto { input, out, kernel })
+        });
+        Tensor::from_parts(out, self.shape.clone())
     }
 
     /// `eˣ` of every element, vectorised. PyTorch: `torch.exp`.
@@ -183,7 +198,7 @@ impl Tensor {
     /// assert!((y.data()[3] - std::f64::consts::E).abs() <= 2.0 * f64::EPSILON * 2.0);
     /// ```
     pub fn exp(&self) -> Tensor {
-        self.map_in_place_copy(exp_in_place)
+        self.map_with(exp::exp)
     }
 
     /// `tanh x` of every element, vectorised. PyTorch: `torch.tanh`.
@@ -198,7 +213,7 @@ impl Tensor {
     /// assert!((y.data()[2] - 0.5f64.tanh()).abs() <= 2.0 * f64::EPSILON);
     /// ```
     pub fn tanh(&self) -> Tensor {
-        self.map_in_place_copy(tanh_in_place)
+        self.map_with(tanh::tanh)
     }
 
     /// The natural logarithm of every element, vectorised. PyTorch: `torch.log`.
@@ -213,7 +228,7 @@ impl Tensor {
     /// assert!(Tensor::scalar(-1.0).log().item().is_nan());
     /// ```
     pub fn log(&self) -> Tensor {
-        self.map_in_place_copy(ln_in_place)
+        self.map_with(ln::ln)
     }
 
     /// The old name of [`log`](Tensor::log), which [`Var`](crate::Var) has always used.
@@ -298,14 +313,13 @@ mod tests {
 
     /// `kernel` over `inputs`, one element at a time outside any `#[target_feature]` code (where
     /// `mul_add` is the correctly rounded software `fma`, the same rounding as the hardware's),
-    /// through `in_place` on the path in force, and on every path this CPU has: the bits must
-    /// agree.
-    fn same_bits_on_every_path(kernel: fn(f64) -> f64, in_place: fn(&mut [f64])) {
+    /// through `tensor` (a new tensor's values) on the path in force, and in place and into a new
+    /// buffer on every path this CPU has: the bits must agree.
+    fn same_bits_on_every_path(kernel: fn(f64) -> f64, tensor: fn(&Tensor) -> Tensor) {
         let bits = |values: &[f64]| values.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         let one_by_one: Vec<f64> = inputs().iter().map(|&x| kernel(x)).collect();
-        let mut in_force = inputs();
-        in_place(&mut in_force);
-        assert_eq!(bits(&in_force), bits(&one_by_one), "{}", vector_isa());
+        let in_force = tensor(&Tensor::from_slice(&inputs()));
+        assert_eq!(bits(in_force.data()), bits(&one_by_one), "{}", vector_isa());
         for arch in every_arch() {
             let mut values = inputs();
             arch.dispatch(InPlace {
@@ -313,6 +327,14 @@ mod tests {
                 kernel,
             });
             assert_eq!(bits(&values), bits(&one_by_one), "{}", isa_name(arch));
+            let mut out = vec![0.0; values.len()];
+            let input = &inputs();
+            arch.dispatch(MapInto {
+                input,
+                out: &mut out,
+                kernel,
+            });
+            assert_eq!(bits(&out), bits(&one_by_one), "{} into", isa_name(arch));
         }
     }
 
@@ -330,9 +352,9 @@ mod tests {
 
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
-        same_bits_on_every_path(exp::exp, exp_in_place);
-        same_bits_on_every_path(tanh::tanh, tanh_in_place);
-        same_bits_on_every_path(ln::ln, ln_in_place);
+        same_bits_on_every_path(exp::exp, Tensor::exp);
+        same_bits_on_every_path(tanh::tanh, Tensor::tanh);
+        same_bits_on_every_path(ln::ln, Tensor::log);
     }
 
     #[test]
