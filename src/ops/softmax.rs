@@ -327,11 +327,14 @@ impl Op for CrossEntropyBackward {
             );
         }
         let classes = probabilities.shape()[1];
-        let mut grad = probabilities.clone();
+        let scale = g.item() * self.row_weight;
+        // p·scale, then (p − 1)·scale where the label is: the bits of subtracting first.
+        let mut grad = probabilities * scale;
+        let (p, grad_data) = (probabilities.data(), grad.data_mut());
         for (row, &label) in self.labels.values.iter().enumerate() {
-            grad.data_mut()[row * classes + label] -= 1.0;
+            let at = row * classes + label;
+            grad_data[at] = (p[at] - 1.0) * scale;
         }
-        grad *= g.item() * self.row_weight;
         grad
     }
     fn backward<'t>(&self, args: &BackwardArgs<'_, 't>) -> InputGrads<'t> {

@@ -9,9 +9,27 @@ use super::broadcast::{for_each_broadcast, is_trailing_block};
 use super::few_columns::{with_width, zip_rows_in_place};
 use super::{Shape, Tensor, broadcast_shapes, pool, shape_panic, threads};
 
-/// `out[i] = f(a[i], b[i])`, the loop compiled for this CPU's vector instruction set (pulp's
-/// dispatch, as `exp`'s): 4 or 8 lanes where code built for baseline x86-64 takes SSE2's 2. The
-/// bits are the same on every path (Rust never fuses a multiply and an add into one rounding).
+/// `out[i] = f(input[i])`, the loop compiled for this CPU's vector instruction set (pulp's
+/// dispatch): 4 or 8 lanes where code built for baseline x86-64 takes SSE2's 2. The bits are the
+/// same on every path (Rust never fuses a multiply and an add into one rounding); `exp`, `tanh`
+/// and `log` rely on it for their kernels' fused multiply-adds.
+pub(super) fn map_into(input: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+    struct MapInto<'a, F> {
+        input: &'a [f64],
+        out: &'a mut [f64],
+        f: F,
+    }
+    impl<F: Fn(f64) -> f64> WithSimd for MapInto<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _simd: S) {
+            (self.out.iter_mut().zip(self.input)).for_each(|(y, &x)| *y = (self.f)(x));
+        }
+    }
+    super::math::arch().dispatch(MapInto { input, out, f });
+}
+
+/// `out[i] = f(a[i], b[i])`, dispatched as [`map_into`] is.
 fn zip_into(a: &[f64], b: &[f64], out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
     struct ZipInto<'a, F> {
         a: &'a [f64],
@@ -39,10 +57,9 @@ impl Tensor {
     /// assert_eq!(t.data(), &[1.0, 2.0]);
     /// ```
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
-        Tensor::from_parts(
-            pool::collect(self.len(), self.data.iter().map(|&x| f(x))),
-            Shape::from_slice(&self.shape),
-        )
+        let mut data = pool::overwritable(self.len());
+        map_into(&self.data, &mut data, f);
+        Tensor::from_parts(data, Shape::from_slice(&self.shape))
     }
 
     /// `f(a, b)` for each pair of elements of `self` and `other` broadcast together (NumPy rules).

@@ -108,13 +108,6 @@ pub(crate) fn filled(len: usize, value: f64) -> Vec<f64> {
     buffer
 }
 
-/// The elements of `values` (of which there are `len`) in a recycled buffer.
-pub(crate) fn collect(len: usize, values: impl IntoIterator<Item = f64>) -> Vec<f64> {
-    let mut buffer = take(len);
-    buffer.extend(values);
-    buffer
-}
-
 /// Keeps `buffer` for a later [`take`] if it is large enough to be worth it and the pool has
 /// room; otherwise it is freed.
 pub(crate) fn give(buffer: Vec<f64>) {

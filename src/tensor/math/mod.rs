@@ -46,23 +46,6 @@ impl<Kernel: Fn(f64) -> f64> WithSimd for InPlace<'_, Kernel> {
     }
 }
 
-/// `kernel` of each element of `input`, written to `out` (of the same length): a new tensor's
-/// values without first copying the old ones into it.
-struct MapInto<'a, Kernel> {
-    input: &'a [f64],
-    out: &'a mut [f64],
-    kernel: Kernel,
-}
-
-impl<Kernel: Fn(f64) -> f64> WithSimd for MapInto<'_, Kernel> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
-        (self.out.iter_mut().zip(self.input)).for_each(|(y, &x)| *y = (self.kernel)(x));
-    }
-}
-
 /// The instruction set, chosen once: `Arch::new` checks a dozen CPU feature flags, and the
 /// fused cross-entropy dispatches once per row.
 pub(super) fn arch() -> Arch {
@@ -181,7 +164,7 @@ impl Tensor {
         let mut out = super::pool::overwritable(self.len());
         super::threads::for_each_piece(&mut out, |start, out| {
             let input = &self.data[start..start + out.len()];
-            arch().dispatch(MapInto { input, out, kernel })
+            super::elementwise::map_into(input, out, kernel)
         });
         Tensor::from_parts(out, self.shape.clone())
     }
@@ -313,8 +296,8 @@ mod tests {
 
     /// `kernel` over `inputs`, one element at a time outside any `#[target_feature]` code (where
     /// `mul_add` is the correctly rounded software `fma`, the same rounding as the hardware's),
-    /// through `tensor` (a new tensor's values) on the path in force, and in place and into a new
-    /// buffer on every path this CPU has: the bits must agree.
+    /// through `tensor` (a new tensor's values) on the path in force, and in place on every path
+    /// this CPU has: the bits must agree.
     fn same_bits_on_every_path(kernel: fn(f64) -> f64, tensor: fn(&Tensor) -> Tensor) {
         let bits = |values: &[f64]| values.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         let one_by_one: Vec<f64> = inputs().iter().map(|&x| kernel(x)).collect();
@@ -327,14 +310,6 @@ mod tests {
                 kernel,
             });
             assert_eq!(bits(&values), bits(&one_by_one), "{}", isa_name(arch));
-            let mut out = vec![0.0; values.len()];
-            let input = &inputs();
-            arch.dispatch(MapInto {
-                input,
-                out: &mut out,
-                kernel,
-            });
-            assert_eq!(bits(&out), bits(&one_by_one), "{} into", isa_name(arch));
         }
     }
 
