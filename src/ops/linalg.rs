@@ -150,6 +150,8 @@ impl Op for Affine {
             args.grad_output,
         );
         let bias_shape = args.batched(&b.shape());
+        // x's first, as matmul's rule and `+`'s would record them.
+        let grad_x = args.wants(0).then(|| g.matmul_t(w));
         let (grad_w, grad_b) = match (args.wants(1), args.wants(2)) {
             (true, true) => weight_and_bias_gradients(x, g, &bias_shape),
             (wants_w, wants_b) => (
@@ -157,7 +159,7 @@ impl Op for Affine {
                 wants_b.then(|| g.sum_to(&bias_shape)),
             ),
         };
-        vec![args.wants(0).then(|| g.matmul_t(w)), grad_w, grad_b]
+        vec![grad_x, grad_w, grad_b]
     }
 }
 
