@@ -1,4 +1,4 @@
-//! Several cores for the large kernels, opt-in: the cargo feature `threads` (rayon's thread pool)
+//! Several cores for the large kernels, opt-in: the cargo feature `threads` (micropool's thread pool)
 //! and then [`set_threads`] at run time. Without both, everything runs on the calling thread.
 //!
 //! The results do not depend on the number of threads, bit for bit: work is only ever split into
@@ -10,7 +10,9 @@
 //!
 //! Small work stays on the calling thread: waking a worker costs microseconds, more than the
 //! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op would
-//! spawn a thread each time; rayon's pool keeps its threads.
+//! spawn a thread each time; a pool keeps its threads. micropool's rather than rayon's: in a
+//! split, its calling thread computes a share and then spins briefly for the others' shares,
+//! where rayon's sleeps at once and has to be woken, twice a split.
 
 #[cfg(feature = "threads")]
 use std::sync::{Arc, RwLock};
@@ -27,8 +29,14 @@ pub(crate) const PARALLEL_ELEMENTS: usize = 32 * 1024;
 /// ```
 pub const MAX_THREADS_PER_CORE: usize = 4;
 
+/// How long a pool thread spins for more work after a share before it sleeps, in CPU cycles
+/// (about 40 µs at 2.6 GHz): long enough for the gap between one large op and the next of a
+/// training step, so that the next split finds it awake; micropool's default, 3,000, is not.
 #[cfg(feature = "threads")]
-static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
+const SPIN_CYCLES: usize = 100_000;
+
+#[cfg(feature = "threads")]
+static POOL: RwLock<Option<Arc<micropool::ThreadPool>>> = RwLock::new(None);
 
 /// Sets how many threads tapegrad's large matrix products and elementwise kernels use, and
 /// returns the number now in force: `threads`, or all the cores this process may use for `0`,
@@ -38,7 +46,7 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 ///
 /// The results are the same, bit for bit, whatever the number of threads (see the book's
 /// chapter 11, `docs/book/11-performance.md`). The default is 1. The calling thread computes a share of each split
-/// op; the other threads are kept in a pool of tapegrad's own, apart from rayon's global one.
+/// op; the other threads are kept in a pool of tapegrad's own, apart from any global one.
 /// PyTorch: `torch.set_num_threads`.
 ///
 /// ```
@@ -62,11 +70,17 @@ pub fn set_threads(threads: usize) -> usize {
         };
         // The calling thread computes a share itself: the pool holds the others.
         let pool = (threads > 1).then(|| {
-            let pool = rayon::ThreadPoolBuilder::new()
+            let name = |i| format!("tapegrad-{i}");
+            let pool = micropool::ThreadPoolBuilder::default()
                 .num_threads(threads - 1)
-                .thread_name(|i| format!("tapegrad-{i}"))
-                .build()
-                .expect("tapegrad: could not start the thread pool");
+                .idle_spin_cycles(SPIN_CYCLES)
+                .spawn_handler(move |i, run| {
+                    std::thread::Builder::new()
+                        .name(name(i))
+                        .spawn(run)
+                        .expect("tapegrad: could not start the thread pool")
+                })
+                .build();
             Arc::new(pool)
         });
         *POOL.write().unwrap_or_else(|e| e.into_inner()) = pool;
@@ -83,34 +97,42 @@ pub fn set_threads(threads: usize) -> usize {
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
     if let Some(pool) = pool() {
-        return pool.current_num_threads() + 1;
+        return pool.num_threads() + 1;
     }
     1
 }
 
 #[cfg(feature = "threads")]
-fn pool() -> Option<Arc<rayon::ThreadPool>> {
+fn pool() -> Option<Arc<micropool::ThreadPool>> {
     POOL.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Runs `work` on each of `blocks`, spread over the threads if there are several: the calling
-/// thread takes the first block, the pool's threads the others.
+/// thread computes blocks too, and takes any that no pool thread is free for. A panic in `work`
+/// aborts the process (micropool does not carry it back), so callers check their inputs before.
 pub(crate) fn for_each_block<Block: Send>(blocks: Vec<Block>, work: impl Fn(Block) + Send + Sync) {
     #[cfg(feature = "threads")]
     if blocks.len() > 1
         && let Some(pool) = pool()
     {
-        let work = &work;
-        let mut blocks = blocks.into_iter();
-        let first = blocks.next();
-        return pool.in_place_scope(|scope| {
-            for block in blocks {
-                scope.spawn(move |_| work(block));
-            }
-            first.into_iter().for_each(work);
-        });
+        return halves(&pool, blocks, &work);
     }
     blocks.into_iter().for_each(work);
+}
+
+/// `work` on each of `blocks`, halved until single blocks, each pair of halves one
+/// `micropool::ThreadPool::join` (rayon's `join`).
+#[cfg(feature = "threads")]
+fn halves<Block: Send>(
+    pool: &micropool::ThreadPool,
+    mut blocks: Vec<Block>,
+    work: &(impl Fn(Block) + Sync),
+) {
+    if blocks.len() < 2 {
+        return blocks.into_iter().for_each(work);
+    }
+    let second = blocks.split_off(blocks.len() / 2);
+    pool.join(|| halves(pool, blocks, work), || halves(pool, second, work));
 }
 
 /// Runs `work(start, piece)` on pieces of `values` that together cover it (`start` is the index
@@ -122,7 +144,7 @@ pub(crate) fn for_each_piece(values: &mut [f64], work: impl Fn(usize, &mut [f64]
     if values.len() >= PARALLEL_ELEMENTS
         && let Some(pool) = pool()
     {
-        let piece = values.len().div_ceil(pool.current_num_threads() + 1);
+        let piece = values.len().div_ceil(pool.num_threads() + 1);
         let pieces = values.chunks_mut(piece).enumerate().collect();
         return for_each_block(pieces, |(i, chunk)| work(i * piece, chunk));
     }
