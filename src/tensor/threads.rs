@@ -8,7 +8,7 @@
 //! the slice. No summation is ever split, so no sum changes its order. `tests/threads.rs` checks
 //! products of many shapes, the vectorised functions and whole MLP steps.
 //!
-//! Small work stays on the calling thread: waking a worker costs microseconds, more than the
+//! Small work stays on the calling thread: waking a worker costs tens of microseconds, more than the
 //! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op would
 //! spawn a thread each time; a pool keeps its threads. micropool's rather than rayon's: in a
 //! split, its calling thread computes a share and then spins briefly for the others' shares,
@@ -29,9 +29,9 @@ pub(crate) const PARALLEL_ELEMENTS: usize = 32 * 1024;
 /// ```
 pub const MAX_THREADS_PER_CORE: usize = 4;
 
-/// How long a pool thread spins for more work after a share before it sleeps, in CPU cycles
-/// (about 40 µs at 2.6 GHz): long enough for the gap between one large op and the next of a
-/// training step, so that the next split finds it awake; micropool's default, 3,000, is not.
+/// How long a pool thread spins for more work after a share before it sleeps, in rounds of a
+/// spin loop: long enough for the gap between one large op and the next of a training step, so
+/// that the next split finds it awake; micropool's default, 3,000, is not.
 #[cfg(feature = "threads")]
 const SPIN_CYCLES: usize = 100_000;
 
@@ -45,7 +45,9 @@ static POOL: RwLock<Option<Arc<micropool::ThreadPool>>> = RwLock::new(None);
 /// each other (2,000 made a `tanh` thousands of times slower), and `usize::MAX` would never start.
 ///
 /// The results are the same, bit for bit, whatever the number of threads (see the book's
-/// chapter 11, `docs/book/11-performance.md`). The default is 1. The calling thread computes a share of each split
+/// chapter 11, `docs/book/11-performance.md`). After each split op the pool's threads spin a
+/// while for the next before they sleep, so threads beyond the cores cost more than they give.
+/// The default is 1. The calling thread computes a share of each split
 /// op; the other threads are kept in a pool of tapegrad's own, apart from any global one.
 /// PyTorch: `torch.set_num_threads`.
 ///
@@ -83,7 +85,9 @@ pub fn set_threads(threads: usize) -> usize {
                 .build();
             Arc::new(pool)
         });
-        *POOL.write().unwrap_or_else(|e| e.into_inner()) = pool;
+        let old = std::mem::replace(&mut *POOL.write().unwrap_or_else(|e| e.into_inner()), pool);
+        // Dropping a pool joins its threads: not while others wait for the lock.
+        drop(old);
     }
     let _ = threads;
     self::threads()
@@ -121,7 +125,7 @@ pub(crate) fn for_each_block<Block: Send>(blocks: Vec<Block>, work: impl Fn(Bloc
 }
 
 /// `work` on each of `blocks`, halved until single blocks, each pair of halves one
-/// `micropool::ThreadPool::join` (rayon's `join`).
+/// `micropool::ThreadPool::join` (as rayon's `join`).
 #[cfg(feature = "threads")]
 fn halves<Block: Send>(
     pool: &micropool::ThreadPool,
