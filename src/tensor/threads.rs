@@ -8,10 +8,10 @@
 //! the slice. No summation is ever split, so no sum changes its order. `tests/threads.rs` checks
 //! products of many shapes, the vectorised functions and whole MLP steps.
 //!
-//! Small work stays on the calling thread: waking a worker costs tens of microseconds, more than the
-//! moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op would
-//! spawn a thread each time; a pool keeps its threads. micropool's rather than rayon's: in a
-//! split, its calling thread computes a share and then spins briefly for the others' shares,
+//! Small work stays on the calling thread: waking a worker costs tens of microseconds, more than
+//! the moons pass's tensors (200 × 3) take to compute. A fresh `std::thread::scope` for each op
+//! would spawn a thread each time; a pool keeps its threads. micropool's rather than rayon's: in
+//! a split, its calling thread computes a share and then spins briefly for the others' shares,
 //! where rayon's sleeps at once and has to be woken, twice a split.
 
 #[cfg(feature = "threads")]
@@ -33,7 +33,7 @@ pub const MAX_THREADS_PER_CORE: usize = 4;
 /// spin loop: long enough for the gap between one large op and the next of a training step, so
 /// that the next split finds it awake; micropool's default, 3,000, is not.
 #[cfg(feature = "threads")]
-const SPIN_CYCLES: usize = 100_000;
+const SPIN_ROUNDS: usize = 100_000;
 
 #[cfg(feature = "threads")]
 static POOL: RwLock<Option<Arc<micropool::ThreadPool>>> = RwLock::new(None);
@@ -72,13 +72,12 @@ pub fn set_threads(threads: usize) -> usize {
         };
         // The calling thread computes a share itself: the pool holds the others.
         let pool = (threads > 1).then(|| {
-            let name = |i| format!("tapegrad-{i}");
             let pool = micropool::ThreadPoolBuilder::default()
                 .num_threads(threads - 1)
-                .idle_spin_cycles(SPIN_CYCLES)
+                .idle_spin_cycles(SPIN_ROUNDS)
                 .spawn_handler(move |i, run| {
                     std::thread::Builder::new()
-                        .name(name(i))
+                        .name(format!("tapegrad-{i}"))
                         .spawn(run)
                         .expect("tapegrad: could not start the thread pool")
                 })
